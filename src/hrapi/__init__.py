@@ -1,0 +1,58 @@
+"""hrapi: the REST service of an HR data migration (application factory).
+
+`create_app()` is the WSGI entry (`gunicorn 'hrapi:create_app()'`): it reads the settings,
+finds the database (DATABASE_URL, or an embedded PostgreSQL), opens the pool, applies the
+schema, and registers the API's blueprints.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from flask_smorest import Api
+
+from hrapi import cli, docs, embedded_db, errors, request_log
+from hrapi.config import Settings
+from hrapi.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the Flask app for the given settings (default: from the environment)."""
+    settings = settings or Settings()
+    request_log.configure_logging()
+
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="hrapi",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL=docs.SWAGGER_ASSETS_URL,
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
+        HRAPI_SETTINGS=settings,
+    )
+
+    url = embedded_db.resolve_database_url(settings.database_url, settings.data_dir)
+    database = Database(url, settings.pool_size, settings.sql_dir)
+    app.extensions["hrapi.db"] = database
+    database.open()
+
+    api = Api(app, spec_kwargs={"info": {"description": _API_DESCRIPTION}})
+    api.register_blueprint(docs.blp)
+    docs.init_app(app)
+    errors.init_app(app)
+    request_log.init_app(app)
+    cli.register_commands(app)
+    return app
+
+
+_API_DESCRIPTION = (
+    "HR data migration API: load departments, jobs and hired_employees from CSV files or JSON "
+    "batches (every row checked against the data dictionary; bad rows rejected and logged), "
+    "read the stakeholders' insights, and back tables up to AVRO."
+)

@@ -1,0 +1,41 @@
+"""Settings read from the environment, in one place, with their defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the app reads from its environment (see the README's configuration table)."""
+
+    database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL") or None)
+    data_dir: Path = field(
+        default_factory=lambda: Path(os.environ.get("HRAPI_DATA_DIR", ".hrapi")).resolve()
+    )
+    api_key: str | None = field(default_factory=lambda: os.environ.get("HRAPI_API_KEY") or None)
+    backup_dir: Path = field(
+        default_factory=lambda: Path(
+            os.environ.get("HRAPI_BACKUP_DIR")
+            or Path(os.environ.get("HRAPI_DATA_DIR", ".hrapi")) / "backups"
+        ).resolve()
+    )
+    max_upload_mb: int = field(default_factory=lambda: _int_env("HRAPI_MAX_UPLOAD_MB", 512))
+    pool_size: int = field(default_factory=lambda: _int_env("HRAPI_POOL_SIZE", 4))
+    sql_dir: Path = field(
+        default_factory=lambda: Path(os.environ.get("HRAPI_SQL_DIR") or PROJECT_ROOT / "sql")
+    )

@@ -1,0 +1,130 @@
+"""Connections to PostgreSQL: the pool, the schema migrations, and 'database unavailable'.
+
+`Database` owns a psycopg_pool pool. The pool opens in the background, so the app starts even
+when the database is down; requests then get a 503 and work again once it is back. The schema
+(`sql/schema/NNN_*.sql`, applied in order, each once) is applied at start-up under an advisory
+lock, so two workers starting together cannot race; if the database is down at start-up it is
+applied by the first request that reaches it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+log = logging.getLogger(__name__)
+
+SCHEMA_LOCK_KEY = 7_413_001  # pg_advisory_xact_lock key held while migrations run
+REQUEST_TIMEOUT_S = 5.0  # how long a request waits for a connection before its 503
+HEALTH_TIMEOUT_S = 1.5  # /health must answer in under 2 s
+
+
+class DatabaseUnavailable(Exception):
+    """PostgreSQL cannot be reached (down, restarting, or the pool timed out)."""
+
+
+class Database:
+    """The app's handle on PostgreSQL: a connection pool plus the schema state."""
+
+    def __init__(self, url: str, pool_size: int, sql_dir: Path):
+        self.url = url
+        self.schema_dir = sql_dir / "schema"
+        self._schema_ready = False
+        self._schema_lock = threading.Lock()
+        self.pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max(pool_size, 1),
+            open=False,
+            name="hrapi",
+            kwargs={"connect_timeout": 2, "application_name": "hrapi"},
+            check=ConnectionPool.check_connection,
+            reconnect_timeout=24 * 3600,  # keep trying while the database is away
+        )
+
+    def open(self) -> None:
+        """Start the pool without waiting; apply the schema now if the database is up."""
+        self.pool.open(wait=False)
+        try:
+            self.ensure_schema(timeout=10.0)
+        except DatabaseUnavailable as exc:
+            log.warning("database unavailable at start-up, will retry on first use: %s", exc)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    @contextmanager
+    def connection(self, timeout: float = REQUEST_TIMEOUT_S) -> Iterator[psycopg.Connection]:
+        """A pooled connection (committed on success, rolled back on error).
+
+        Connection failures surface as DatabaseUnavailable, which the API answers with 503.
+        """
+        self.ensure_schema(timeout=timeout)
+        with self._raw_connection(timeout) as conn:
+            yield conn
+
+    @contextmanager
+    def _raw_connection(self, timeout: float) -> Iterator[psycopg.Connection]:
+        try:
+            with self.pool.connection(timeout=timeout) as conn:
+                yield conn
+        except PoolTimeout as exc:
+            raise DatabaseUnavailable(f"no database connection within {timeout:g} s") from exc
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(_first_line(exc)) from exc
+
+    def ensure_schema(self, timeout: float = REQUEST_TIMEOUT_S) -> None:
+        if self._schema_ready:
+            return
+        with self._schema_lock, self._raw_connection(timeout) as conn:
+            if not self._schema_ready:
+                applied = apply_schema(conn, self.schema_dir)
+                if applied:
+                    log.info("schema migrations applied: %s", ", ".join(applied))
+                self._schema_ready = True
+
+    def ping(self) -> dict:
+        """Check the database answers; returns its version and time, or raises."""
+        with self._raw_connection(HEALTH_TIMEOUT_S) as conn:
+            conn.execute("SET LOCAL statement_timeout = 1000")
+            version, now = conn.execute(
+                "SELECT current_setting('server_version'), now()"
+            ).fetchone()
+        return {"status": "up", "server_version": version, "time": now.isoformat()}
+
+
+def apply_schema(conn: psycopg.Connection, schema_dir: Path) -> list[str]:
+    """Apply, in name order, every migration file not applied yet; return their names.
+
+    Runs in one transaction under an advisory lock: concurrent callers wait, then see the
+    migrations as applied and do nothing.
+    """
+    files = sorted(schema_dir.glob("*.sql"))
+    if not files:
+        raise RuntimeError(f"no schema files in {schema_dir}")
+    applied_now = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [SCHEMA_LOCK_KEY])
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {name for (name,) in conn.execute("SELECT name FROM schema_migrations")}
+        for path in files:
+            if path.name in done:
+                continue
+            conn.execute(path.read_text(encoding="utf-8"))
+            conn.execute("INSERT INTO schema_migrations (name) VALUES (%s)", [path.name])
+            applied_now.append(path.name)
+    return applied_now
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

@@ -1,0 +1,43 @@
+"""Error answers in flask-smorest's JSON shape, for every error the app can meet.
+
+`{"code": 503, "status": "Service Unavailable", "message": "...", "errors": {...}}`.
+flask-smorest's own handler answers HTTP errors (404, 405, 413, 415, 422); this module adds a
+database that cannot be reached (503) and, as a last resort, a bug (500, logged).
+"""
+
+from __future__ import annotations
+
+import http
+import logging
+
+from flask import Flask, jsonify
+
+from hrapi.db import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def error_body(code: int, message: str, errors: dict | None = None) -> dict:
+    body = {"code": code, "status": http.HTTPStatus(code).phrase, "message": message}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def error_response(code: int, message: str, errors: dict | None = None):
+    response = jsonify(error_body(code, message, errors))
+    response.status_code = code
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(DatabaseUnavailable)
+    def database_unavailable(exc: DatabaseUnavailable):
+        response = error_response(503, f"The database is unavailable: {exc}. Try again shortly.")
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception):
+        log.exception("unhandled error")
+        return error_response(500, "Internal error; it has been logged.")

@@ -1,0 +1,29 @@
+"""Gunicorn settings for `make run` and the container: `gunicorn -c python:hrapi.gunicorn_conf`.
+
+The master process starts the embedded PostgreSQL (when no DATABASE_URL is set) before it
+forks the workers, which inherit DATABASE_URL; it stops the server when it exits, so Ctrl-C
+leaves no PostgreSQL process behind.
+"""
+
+import os
+
+from hrapi import embedded_db
+from hrapi.config import Settings
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "600"))  # a large upload takes a while
+graceful_timeout = 30
+accesslog = None  # hrapi logs one line per request itself
+errorlog = "-"
+
+
+def on_starting(server):
+    settings = Settings()
+    if not settings.database_url:
+        embedded_db.resolve_database_url(None, settings.data_dir)
+        server.log.info("embedded PostgreSQL started for the workers")
+
+
+def on_exit(server):
+    embedded_db.stop()

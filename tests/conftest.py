@@ -1,0 +1,73 @@
+"""Test fixtures: a real PostgreSQL for the whole run, and per test an app, a client, a CLI
+runner and a clean database.
+
+The database is DATABASE_URL when set (e.g. the machine's server), else an embedded
+PostgreSQL started in a temporary folder for this run and stopped at its end.
+"""
+
+from __future__ import annotations
+
+import os
+
+import psycopg
+import pytest
+
+from hrapi import create_app, embedded_db
+from hrapi.config import Settings
+
+DATA_TABLES = "hired_employees, departments, jobs, load_rejects, loads"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    url = embedded_db.start(tmp_path_factory.mktemp("embedded"))
+    yield url
+    embedded_db.stop()
+
+
+@pytest.fixture
+def settings(database_url, tmp_path):
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        api_key=None,
+        backup_dir=tmp_path / "backups",
+        max_upload_mb=512,
+        pool_size=4,
+    )
+
+
+@pytest.fixture
+def app(settings):
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {DATA_TABLES} RESTART IDENTITY CASCADE")
+    yield app
+    app.extensions["hrapi.db"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def sql(database_url):
+    """Run SQL straight against the test database (for checks independent of the app)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+
+        def run(query, params=None):
+            cur = conn.execute(query, params)
+            return cur.fetchall() if cur.description else cur.rowcount
+
+        yield run
