@@ -45,6 +45,7 @@ CREATE TABLE loads (
     duration_ms  integer,
     backend_pid  integer     NOT NULL DEFAULT pg_backend_pid()
 );
+CREATE INDEX loads_running_idx ON loads (id) WHERE status = 'running';
 
 -- Every rejected row: where it was (CSV line, or index in a JSON batch), what it was, why.
 CREATE TABLE load_rejects (

@@ -12,9 +12,11 @@ import logging
 from flask import Flask
 from flask_smorest import Api
 
-from hrapi import cli, docs, embedded_db, errors, request_log
+from hrapi import api_loads, api_tables, cli, docs, embedded_db, errors, request_log
 from hrapi.config import Settings
 from hrapi.db import Database
+from hrapi.ingest import Ingestor
+from hrapi.sql_files import load_group
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +43,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     database = Database(url, settings.pool_size, settings.sql_dir)
     app.extensions["hrapi.db"] = database
     database.open()
+    app.extensions["hrapi.ingestor"] = Ingestor(database, settings.sql_dir)
+    app.extensions["hrapi.read_rows"] = api_tables.compose_read_rows(
+        load_group(settings.sql_dir, "tables", required=("read_rows",))["read_rows"]
+    )
 
     api = Api(app, spec_kwargs={"info": {"description": _API_DESCRIPTION}})
-    api.register_blueprint(docs.blp)
+    for blueprint in (docs.blp, api_tables.blp, api_loads.blp):
+        api.register_blueprint(blueprint)
     docs.init_app(app)
     errors.init_app(app)
     request_log.init_app(app)

@@ -93,6 +93,14 @@ class UtcInstant(fields.AwareDateTime):
         except OverflowError as exc:
             raise self.make_error("out_of_range") from exc
 
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else iso_utc(value)
+
+
+def iso_utc(instant: dt.datetime) -> str:
+    """ISO 8601 in UTC with a `Z`, as the historical files write it."""
+    return instant.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
 
 class DepartmentRow(Schema):
     """A department: id and name."""

@@ -1,0 +1,12 @@
+-- Rows whose id is stored with other values, when the client did not ask to update them.
+WITH moved AS (
+    DELETE FROM {stage} s
+    USING {target} t
+    WHERE t.id = s.id
+    RETURNING s.line, s.raw, s.id, to_jsonb(t) - 'id' AS stored
+)
+INSERT INTO load_rejects (load_id, line, raw, reasons)
+SELECT %(load_id)s, line, raw,
+       jsonb_build_array('id: ' || id || ' already exists with other values ' || stored::text
+                         || '; send on_conflict=update to replace them')
+FROM moved

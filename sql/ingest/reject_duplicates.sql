@@ -1,0 +1,17 @@
+-- An id seen earlier in the same load: the first one wins, the later ones are rejected.
+WITH firsts AS (
+    SELECT id, min(line) AS first_line
+    FROM {stage}
+    GROUP BY id
+    HAVING count(*) > 1
+), moved AS (
+    DELETE FROM {stage} s
+    USING firsts f
+    WHERE s.id = f.id AND s.line > f.first_line
+    RETURNING s.line, s.raw, s.id, f.first_line
+)
+INSERT INTO load_rejects (load_id, line, raw, reasons)
+SELECT %(load_id)s, line, raw,
+       jsonb_build_array('id: ' || id || ' already appears at ' || %(position)s || ' '
+                         || first_line || ' of this load')
+FROM moved

@@ -1,0 +1,1 @@
+SELECT count(*) FROM load_rejects WHERE load_id = %(load_id)s

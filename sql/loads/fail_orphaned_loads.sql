@@ -1,0 +1,10 @@
+-- Loads still 'running' whose database session is gone (the database restarted, or the
+-- worker died): their transaction was rolled back, so they failed.
+UPDATE loads l
+SET status = 'failed', finished_at = clock_timestamp(),
+    error = 'the load''s database session ended before it committed; nothing of it was stored'
+WHERE l.status = 'running'
+  AND NOT EXISTS (
+      SELECT 1 FROM pg_stat_activity a
+      WHERE a.pid = l.backend_pid AND a.backend_start <= l.started_at
+  )

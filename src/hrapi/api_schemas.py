@@ -1,0 +1,85 @@
+"""Marshmallow schemas of the API's requests and answers (they document the OpenAPI page)."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from hrapi.row_schemas import INT32_MAX
+
+MAX_BATCH_ROWS = 1000
+MAX_PAGE = 1000
+
+
+class OnConflictArgs(Schema):
+    on_conflict = fields.String(
+        load_default="reject",
+        validate=validate.OneOf(["reject", "update"]),
+        metadata={
+            "description": "What to do with a row whose id is stored with other values: "
+            "reject it as a conflict (default) or update the stored row."
+        },
+    )
+
+
+class BatchSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    rows = fields.List(
+        fields.Raw(),
+        required=True,
+        validate=validate.Length(
+            min=1,
+            max=MAX_BATCH_ROWS,
+            error=f"A batch holds 1 to {MAX_BATCH_ROWS} rows; got {{input_len}}.",
+        ),
+        metadata={
+            "description": "1 to 1000 row objects with the table's fields (see the "
+            "DepartmentRow, JobRow and HiredEmployeeRow schemas). Each row is checked on its "
+            "own: a bad row is rejected with its index and reasons, the others are loaded."
+        },
+    )
+
+
+class RejectSchema(Schema):
+    line = fields.Integer(metadata={"description": "CSV line number (CSV loads)"})
+    index = fields.Integer(metadata={"description": "position in rows (JSON batches)"})
+    raw = fields.String()
+    reasons = fields.List(fields.String())
+
+
+class LoadReportSchema(Schema):
+    load_id = fields.Integer()
+    table = fields.String()
+    status = fields.String(metadata={"example": "completed"})
+    source = fields.String(metadata={"example": "csv"})
+    received = fields.Integer()
+    inserted = fields.Integer()
+    updated = fields.Integer()
+    unchanged = fields.Integer()
+    rejected = fields.Integer()
+    rejects = fields.List(
+        fields.Nested(RejectSchema), metadata={"description": "the first 100 rejects"}
+    )
+    duration_ms = fields.Integer()
+
+
+class MultiUploadSchema(Schema):
+    reports = fields.List(fields.Nested(LoadReportSchema))
+
+
+class PageArgs(Schema):
+    after = fields.Integer(
+        load_default=0,
+        validate=validate.Range(min=-1, max=INT32_MAX),
+        metadata={"description": "return the rows after this id (keyset pagination)"},
+    )
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_PAGE))
+    format = fields.String(validate=validate.OneOf(["json", "csv"]))
+
+
+class RowsPageSchema(Schema):
+    rows = fields.List(fields.Dict())
+    next_after = fields.Integer(
+        allow_none=True, metadata={"description": "pass as `after` for the next page"}
+    )

@@ -1,0 +1,224 @@
+"""Endpoints that write and read the three tables: CSV uploads, JSON batches, paged reads."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from psycopg import sql
+
+from hrapi import request_log
+from hrapi.api_schemas import (
+    BatchSchema,
+    LoadReportSchema,
+    MultiUploadSchema,
+    OnConflictArgs,
+    PageArgs,
+    RowsPageSchema,
+)
+from hrapi.csv_source import SourceRow, read_csv
+from hrapi.formats import csv_response, wants_csv
+from hrapi.ingest import EmptyInput, Ingestor
+from hrapi.tables import LOAD_ORDER, TABLES, Table
+
+blp = Blueprint(
+    "tables",
+    __name__,
+    url_prefix="/api/v1",
+    description="Load departments, jobs and hired_employees (CSV or JSON) and read them back",
+)
+
+CSV_MIMETYPES = ("text/csv", "application/csv", "text/plain")
+READ_BUFFER = 1 << 16
+ERRORS = {
+    404: "Unknown table",
+    413: "Body larger than HRAPI_MAX_UPLOAD_MB",
+    415: "Unsupported content type",
+    422: "Request not of the documented shape",
+    503: "The database is unavailable",
+}
+CSV_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
+
+
+def document_errors(*codes: int):
+    """Declare the error answers an endpoint can give, so the OpenAPI page lists them."""
+
+    def decorate(function):
+        for code in codes:
+            function = blp.alt_response(code, description=ERRORS[code], schema=None)(function)
+        return function
+
+    return decorate
+
+
+def _ingestor() -> Ingestor:
+    return current_app.extensions["hrapi.ingestor"]
+
+
+def table_or_404(name: str) -> Table:
+    table = TABLES.get(name)
+    if table is None:
+        abort(404, message=f"Unknown table {name!r}; the tables are {', '.join(TABLES)}.")
+    return table
+
+
+def _run_load(table: Table, rows, **kwargs) -> dict:
+    try:
+        report = _ingestor().load(table, rows, **kwargs)
+    except EmptyInput:
+        abort(422, message=f"No rows to load into {table.name}: the input is empty.")
+    request_log.note_load_id(report.load_id)
+    return report.as_dict()
+
+
+def _csv_lines(stream):
+    return io.BufferedReader(stream, READ_BUFFER) if not hasattr(stream, "peek") else stream
+
+
+@blp.route("/tables/<string:table>/upload")
+class TableUpload(MethodView):
+    @blp.arguments(OnConflictArgs, location="query")
+    @blp.doc(**CSV_BODY_DOC)
+    @blp.response(201, LoadReportSchema)
+    @document_errors(404, 413, 415, 422, 503)
+    def post(self, args, table):
+        """Load one CSV file into a table.
+
+        Send the file as a raw `text/csv` body or as the multipart field `file`. The body is
+        read as it arrives, so any size works. Headerless CSV as in the historical files; a
+        first line with the column names is skipped. Every row is checked; bad rows are
+        rejected (see the report and /loads/{id}/rejects), the rest are loaded in one
+        transaction.
+        """
+        target = table_or_404(table)
+        if request.mimetype == "multipart/form-data":
+            upload = request.files.get("file")
+            if upload is None:
+                abort(422, message="A multipart upload needs the CSV in a field named 'file'.")
+            stream, filename = upload.stream, upload.filename
+        elif request.mimetype in CSV_MIMETYPES:
+            stream, filename = _csv_lines(request.stream), None
+        else:
+            abort(
+                415,
+                message="Send CSV as a text/csv body or as multipart/form-data field 'file'; "
+                f"got {request.mimetype or 'no content type'}.",
+            )
+        rows = read_csv(stream, target.columns)
+        return _run_load(target, rows, source="csv", filename=filename, **args)
+
+
+@blp.route("/uploads")
+class MultiUpload(MethodView):
+    @blp.arguments(OnConflictArgs, location="query")
+    @blp.doc(
+        requestBody={
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            name: {"type": "string", "format": "binary"} for name in LOAD_ORDER
+                        },
+                    }
+                }
+            },
+        }
+    )
+    @blp.response(201, MultiUploadSchema)
+    @document_errors(413, 415, 422, 503)
+    def post(self, args):
+        """Load several CSV files at once: departments, then jobs, then hired_employees.
+
+        Multipart fields named after the tables; any of them may be left out. Each file is
+        its own load (and transaction); the answer has one report per file, in load order.
+        """
+        if request.mimetype != "multipart/form-data":
+            abort(415, message="Send the files as multipart/form-data.")
+        present = [name for name in LOAD_ORDER if name in request.files]
+        if not present:
+            abort(422, message=f"No file fields; use any of {', '.join(LOAD_ORDER)}.")
+        reports = []
+        for name in present:
+            upload = request.files[name]
+            rows = read_csv(upload.stream, TABLES[name].columns)
+            reports.append(
+                _run_load(TABLES[name], rows, source="csv", filename=upload.filename, **args)
+            )
+        return {"reports": reports}
+
+
+@blp.route("/tables/<string:table>/batch")
+class TableBatch(MethodView):
+    @blp.arguments(OnConflictArgs, location="query")
+    @blp.arguments(BatchSchema)
+    @blp.response(201, LoadReportSchema)
+    @document_errors(404, 413, 415, 422, 503)
+    def post(self, args, batch, table):
+        """Insert 1 to 1000 rows given as JSON: `{"rows": [{...}, ...]}`.
+
+        Each row is checked against the table's schema; bad rows are rejected with their
+        index and reasons and the rest are loaded, in one transaction.
+        """
+        target = table_or_404(table)
+        rows = (
+            SourceRow(index, json.dumps(row, ensure_ascii=False), row)
+            for index, row in enumerate(batch["rows"])
+        )
+        return _run_load(target, rows, source="json", **args)
+
+
+@blp.before_request
+def json_batches_only():
+    if request.endpoint == "tables.TableBatch" and request.method == "POST" and not request.is_json:
+        abort(415, message='Send the batch as application/json: {"rows": [...]}.')
+
+
+@blp.route("/tables/<string:table>/rows")
+class TableRows(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, RowsPageSchema)
+    @document_errors(404, 422, 503)
+    def get(self, args, table):
+        """Read a table back in id order, a page at a time (`after`, `limit` up to 1000)."""
+        target = table_or_404(table)
+        query = current_app.extensions["hrapi.read_rows"][target.name]
+        database = current_app.extensions["hrapi.db"]
+        with database.connection() as conn:
+            records = conn.execute(
+                query, {"after": args["after"], "limit": args["limit"]}
+            ).fetchall()
+        if args.get("format") == "csv" or wants_csv():
+            return csv_response(target.header, records, f"{target.name}.csv")
+        schema = target.row_schema()
+        rows = [schema.dump(dict(zip(target.columns, record, strict=True))) for record in records]
+        next_after = records[-1][0] if len(records) == args["limit"] else None
+        return {"rows": rows, "next_after": next_after}
+
+
+def compose_read_rows(template: str) -> dict[str, sql.Composed]:
+    return {
+        name: sql.SQL(template).format(
+            columns=sql.SQL(", ").join(sql.Identifier(c) for c in table.columns),
+            target=sql.Identifier(name),
+        )
+        for name, table in TABLES.items()
+    }
