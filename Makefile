@@ -29,6 +29,12 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+seed: install
+	$(BIN)/hrapi seed $(DATA_DIR)
+
+fixtures: install
+	$(BIN)/hrapi generate-fixtures fixtures
+
 clean:
 	rm -rf $(VENV) .hrapi .pytest_cache .ruff_cache build dist src/*.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -26,12 +26,12 @@ class BatchSchema(Schema):
         unknown = RAISE
 
     rows = fields.List(
-        fields.Raw(),
+        fields.Raw(allow_none=True),
         required=True,
         validate=validate.Length(
             min=1,
             max=MAX_BATCH_ROWS,
-            error=f"A batch holds 1 to {MAX_BATCH_ROWS} rows; got {{input_len}}.",
+            error=f"A batch holds 1 to {MAX_BATCH_ROWS} rows.",
         ),
         metadata={
             "description": "1 to 1000 row objects with the table's fields (see the "

@@ -6,11 +6,19 @@ Our commands are registered on the app (`app.cli`), so `hrapi init-db` and
 
 from __future__ import annotations
 
+import logging
+import sys
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from hrapi import synthetic
+from hrapi.csv_source import read_csv
 from hrapi.db import apply_schema
+from hrapi.ingest import EmptyInput
+from hrapi.tables import LOAD_ORDER, TABLES
 
 
 def _database():
@@ -34,8 +42,68 @@ def db_url() -> None:
     click.echo(_database().url)
 
 
+@click.command("seed")
+@click.argument(
+    "directory", default="fixtures", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option("--on-conflict", type=click.Choice(["reject", "update"]), default="reject")
+@with_appcontext
+def seed(directory: Path, on_conflict: str) -> None:
+    """Load DIRECTORY/{departments,jobs,hired_employees}.csv, in that order.
+
+    Uses the same code as the upload endpoint; running it twice changes nothing.
+    """
+    ingestor = current_app.extensions["hrapi.ingestor"]
+    logging.getLogger("hrapi.rejects").setLevel(logging.WARNING)  # the summary points to them
+    reports = []
+    for name in LOAD_ORDER:
+        path = directory / f"{name}.csv"
+        if not path.exists():
+            click.echo(f"{path}: not there, skipped")
+            continue
+        with path.open("rb") as handle, click.progressbar(
+            length=path.stat().st_size, label=f"{name:<16}", file=sys.stderr
+        ) as progress:  # fmt: skip
+            rows = read_csv(_reporting(handle, progress.update), TABLES[name].columns)
+            try:
+                report = ingestor.load(
+                    TABLES[name], rows, source="csv", filename=str(path), on_conflict=on_conflict
+                )
+            except EmptyInput:
+                click.echo(f"{path}: empty, skipped")
+                continue
+        reports.append(report)
+    _print_summary(reports)
+
+
+def _reporting(lines, advance):
+    for line in lines:
+        advance(len(line))
+        yield line
+
+
+def _print_summary(reports) -> None:
+    counts = ("received", "inserted", "updated", "unchanged", "rejected")
+    click.echo(f"{'table':<16} {'load':>5} " + " ".join(f"{c:>9}" for c in counts))
+    for report in reports:
+        numbers = " ".join(f"{getattr(report, c):>9}" for c in counts)
+        click.echo(f"{report.table:<16} {report.load_id:>5} {numbers}")
+    if any(r.rejected for r in reports):
+        click.echo("rejected rows: GET /api/v1/loads/<load>/rejects")
+
+
+@click.command("generate-fixtures")
+@click.argument("directory", default="fixtures", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--hires", default=2000, show_default=True, help="number of hired_employees rows")
+@click.option("--seed", "seed_value", default=2021, show_default=True)
+def generate_fixtures(directory: Path, hires: int, seed_value: int) -> None:
+    """Write synthetic departments, jobs and hired_employees CSVs into DIRECTORY."""
+    for name, path in synthetic.generate(directory, hires=hires, seed=seed_value).items():
+        click.echo(f"{name}: {path}")
+
+
 def register_commands(app: Flask) -> None:
-    for command in (init_db, db_url):
+    for command in (init_db, db_url, seed, generate_fixtures):
         app.cli.add_command(command)
 
 

@@ -69,7 +69,7 @@ class _LineTap:
 def read_csv(lines: Iterable[bytes], columns: tuple[str, ...]) -> Iterator[SourceRow]:
     """Yield a SourceRow per record of a headerless (or headed) CSV given as byte lines."""
     tap = _LineTap(lines)
-    reader = csv.reader(tap, strict=False)
+    reader = csv.reader(tap, strict=True)
     width = len(columns)
     header = [c.lower() for c in columns]
     first_record = True

@@ -34,8 +34,10 @@ from hrapi.sql_files import load_group
 from hrapi.tables import TABLES, Table
 
 log = logging.getLogger(__name__)
+reject_log = logging.getLogger("hrapi.rejects")
 
 REPORT_REJECTS = 100  # rejects listed in a load report; all of them are in load_rejects
+LOG_RAW_CHARS = 200  # of a reject's raw text, in its log line
 STAGE = sql.Identifier("hrapi_load_stage")
 INGEST_STEPS = (
     "create_stage",
@@ -164,9 +166,11 @@ class Ingestor:
             report.updated, report.unchanged, report.rejected, report.duration_ms,
         )  # fmt: skip
         for reject in report.rejects:
-            log.info("reject load_id=%s %s", report.load_id, json.dumps(reject, ensure_ascii=False))
+            reject_log.info(
+                "reject load_id=%s %s", report.load_id, json.dumps(reject, ensure_ascii=False)
+            )
         if report.rejected > len(report.rejects):
-            log.info(
+            reject_log.info(
                 "reject load_id=%s and %s more: GET /api/v1/loads/%s/rejects",
                 report.load_id, report.rejected - len(report.rejects), report.load_id,
             )  # fmt: skip

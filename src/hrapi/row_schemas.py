@@ -76,7 +76,7 @@ class UtcInstant(fields.AwareDateTime):
     """An ISO 8601 date and time with a time zone (`Z` or an offset), returned in UTC."""
 
     default_error_messages = {  # noqa: RUF012
-        "awareness": "Not a valid ISO 8601 datetime with a time zone.",
+        "invalid_awareness": "Not a valid ISO 8601 datetime with a time zone.",
         "invalid": "Not a valid ISO 8601 datetime with a time zone.",
         "out_of_range": "Is outside the years 1 to 9999 in UTC.",
     }

@@ -1,0 +1,1 @@
+"""hrapi test suite."""

@@ -1,0 +1,34 @@
+"""Small helpers shared by the tests."""
+
+from __future__ import annotations
+
+import io
+
+
+def upload_csv(client, table: str, text: str | bytes, *, multipart: bool = False, **query):
+    """POST a CSV to /tables/<table>/upload, raw (text/csv) or as multipart field 'file'."""
+    body = text.encode("utf-8") if isinstance(text, str) else text
+    url = f"/api/v1/tables/{table}/upload"
+    if multipart:
+        return client.post(
+            url,
+            data={"file": (io.BytesIO(body), f"{table}.csv")},
+            content_type="multipart/form-data",
+            query_string=query,
+        )
+    return client.post(url, data=body, content_type="text/csv", query_string=query)
+
+
+def batch(client, table: str, rows, **query):
+    return client.post(f"/api/v1/tables/{table}/batch", json={"rows": rows}, query_string=query)
+
+
+def load_parents(client, departments=range(1, 4), jobs=range(1, 4)):
+    """Departments and jobs with the given ids, so hires can reference them."""
+    upload_csv(client, "departments", "".join(f"{i},Department {i}\n" for i in departments))
+    upload_csv(client, "jobs", "".join(f"{i},Job {i}\n" for i in jobs))
+
+
+def assert_counts_add_up(report: dict) -> None:
+    parts = report["inserted"] + report["updated"] + report["unchanged"] + report["rejected"]
+    assert report["received"] == parts, report

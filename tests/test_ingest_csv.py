@@ -1,0 +1,294 @@
+"""CSV uploads: the data dictionary, the load semantics and the report, on a real database."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from hrapi import synthetic
+from tests.helpers import assert_counts_add_up, load_parents, upload_csv
+
+HIRE = "2021-03-04T05:06:07Z"
+
+
+def reasons_by_line(report):
+    return {r["line"]: r["reasons"] for r in report["rejects"]}
+
+
+def test_fixture_files_load_through_multi_upload(client, sql, tmp_path):
+    paths = synthetic.generate(tmp_path, hires=600, seed=7)
+    with paths["hired_employees"].open(newline="") as handle:
+        hires = list(csv.reader(handle))
+    expected_rejects = sum(1 for row in hires if "" in row)
+    # Fields in the "wrong" order in the body: the API still loads parents first.
+    data = {name: (paths[name].open("rb"), f"{name}.csv") for name in reversed(list(paths))}
+    response = client.post("/api/v1/uploads", data=data, content_type="multipart/form-data")
+    assert response.status_code == 201
+    reports = response.get_json()["reports"]
+    assert [r["table"] for r in reports] == ["departments", "jobs", "hired_employees"]
+    departments, jobs, hired = reports
+    assert departments["inserted"] == 12 and jobs["inserted"] == 180
+    assert hired["received"] == 600
+    assert hired["rejected"] == expected_rejects > 0
+    assert hired["inserted"] == 600 - expected_rejects
+    for report in reports:
+        assert_counts_add_up(report)
+    assert sql("SELECT count(*) FROM hired_employees")[0][0] == hired["inserted"]
+    stored = sql("SELECT count(*) FROM load_rejects WHERE load_id = %s", [hired["load_id"]])
+    assert stored[0][0] == expected_rejects
+
+
+def test_reloading_the_same_file_changes_nothing(client, sql):
+    load_parents(client)
+    text = f"1,Ann,{HIRE},1,1\n2,Bob,{HIRE},2,2\n3,Cy,{HIRE},3,\n"
+    first = upload_csv(client, "hired_employees", text).get_json()
+    assert (first["inserted"], first["rejected"]) == (2, 1)
+    before = sql("SELECT * FROM hired_employees ORDER BY id")
+    second = upload_csv(client, "hired_employees", text).get_json()
+    assert (second["inserted"], second["unchanged"], second["rejected"]) == (0, 2, 1)
+    assert sql("SELECT * FROM hired_employees ORDER BY id") == before
+
+
+def test_conflicts_are_rejected_unless_update_is_asked(client, sql):
+    upload_csv(client, "departments", "1,Sales\n2,Legal\n")
+    conflict = upload_csv(client, "departments", "1,Marketing\n2,Legal\n").get_json()
+    assert (conflict["unchanged"], conflict["rejected"], conflict["inserted"]) == (1, 1, 0)
+    assert "already exists with other values" in conflict["rejects"][0]["reasons"][0]
+    assert "on_conflict=update" in conflict["rejects"][0]["reasons"][0]
+    assert sql("SELECT department FROM departments WHERE id = 1") == [("Sales",)]
+    updated = upload_csv(
+        client, "departments", "1,Marketing\n2,Legal\n3,New\n", on_conflict="update"
+    ).get_json()
+    assert (updated["updated"], updated["unchanged"], updated["inserted"]) == (1, 1, 1)
+    assert_counts_add_up(updated)
+    assert sql("SELECT id, department FROM departments ORDER BY id") == [
+        (1, "Marketing"),
+        (2, "Legal"),
+        (3, "New"),
+    ]
+
+
+def test_header_bom_crlf_and_quoted_fields(client, sql):
+    text = '\ufeffid,department\r\n1,"Sales, North"\r\n2,"Multi\r\nline ""quoted"""\r\n\r\n3,Legal'
+    report = upload_csv(client, "departments", text).get_json()
+    assert (report["received"], report["inserted"], report["rejected"]) == (3, 3, 0)
+    assert sql("SELECT department FROM departments ORDER BY id") == [
+        ("Sales, North",),
+        ('Multi\r\nline "quoted"',),
+        ("Legal",),
+    ]
+
+
+def test_multipart_upload_of_one_file(client):
+    response = upload_csv(client, "jobs", "1,Recruiter\n2,Analyst\n", multipart=True)
+    assert response.status_code == 201
+    assert response.get_json()["inserted"] == 2
+
+
+DEFECTS = [
+    # (line text, a fragment expected in the reasons)
+    ("10,Ann,2021-03-04T05:06:07Z,1", "expected 5 fields"),
+    ("11,Ann,2021-03-04T05:06:07Z,1,1,9", "expected 5 fields"),
+    ("12,,2021-03-04T05:06:07Z,1,1", "name: Missing data"),
+    ("abc,Ann,2021-03-04T05:06:07Z,1,1", "id: Not a valid integer"),
+    ("0,Ann,2021-03-04T05:06:07Z,1,1", "id: Must be between 1 and 2147483647"),
+    ("-5,Ann,2021-03-04T05:06:07Z,1,1", "id: Must be between 1 and 2147483647"),
+    ("2147483648,Ann,2021-03-04T05:06:07Z,1,1", "id: Must be between"),
+    ("99999999999999999999999,Ann,2021-03-04T05:06:07Z,1,1", "id: Must be between"),
+    (" 13,Ann,2021-03-04T05:06:07Z,1,1", "id: Not a valid integer"),
+    ("014,Ann,2021-03-04T05:06:07Z,1,1", "id: Not a valid integer"),
+    ("15.0,Ann,2021-03-04T05:06:07Z,1,1", "id: Not a valid integer"),
+    ("16,Ann,2021-03-04T05:06:07,1,1", "datetime: Not a valid ISO 8601 datetime with a time zone"),
+    ("17,Ann,2021-02-30T05:06:07Z,1,1", "datetime:"),
+    ("18,Ann,yesterday at noon,1,1", "datetime:"),
+    ("19,Ann,2021-03-04,1,1", "datetime:"),
+    ("20,Ann,2021-03-04T05:06:07Z,77,1", "department_id: department 77 does not exist"),
+    ("21,Ann,2021-03-04T05:06:07Z,1,88", "job_id: job 88 does not exist"),
+    ("22,Ann,2021-03-04T05:06:07Z,1.5,1", "department_id: Not a valid integer"),
+    ("1,Dup,2021-03-04T05:06:07Z,1,1", "id: 1 already appears at line 1"),
+    ("23,   ,2021-03-04T05:06:07Z,1,1", "name: Must not be empty"),
+    ("24," + "x" * 200_000 + ",2021-03-04T05:06:07Z,1,1", "name: Longer than 1000"),
+]
+
+
+def test_every_kind_of_defect_is_rejected_with_line_and_reason(client, sql):
+    load_parents(client)
+    lines = [f"1,First,{HIRE},1,1", *(line for line, _ in DEFECTS), f"2,Last,{HIRE},2,2"]
+    report = upload_csv(client, "hired_employees", "\n".join(lines) + "\n").get_json()
+    assert report["received"] == len(lines)
+    assert (report["inserted"], report["rejected"]) == (2, len(DEFECTS))
+    assert_counts_add_up(report)
+    reasons = reasons_by_line(report)
+    for number, (line, fragment) in enumerate(DEFECTS, start=2):
+        assert number in reasons, line[:60]
+        assert any(fragment in reason for reason in reasons[number]), (line[:60], reasons[number])
+    stored = sql(
+        "SELECT line, raw FROM load_rejects WHERE load_id = %s ORDER BY line", [report["load_id"]]
+    )
+    assert [line for line, _ in stored] == list(range(2, 2 + len(DEFECTS)))
+    assert stored[0][1] == DEFECTS[0][0]
+    assert sql("SELECT id FROM hired_employees ORDER BY id") == [(1,), (2,)]
+
+
+def test_every_reason_of_a_row_is_given(client):
+    load_parents(client)
+    report = upload_csv(client, "hired_employees", "x,,2021-13-01T00:00:00Z,y,\n").get_json()
+    reasons = report["rejects"][0]["reasons"]
+    assert {r.split(":")[0] for r in reasons} == {
+        "id",
+        "name",
+        "datetime",
+        "department_id",
+        "job_id",
+    }
+
+
+def test_invalid_utf8_and_nul_are_rejected_per_line(client, sql):
+    body = b"1,Good\n2,Bad \xff\xfe bytes\n3,Nul \x00 here\n4,Also good\n"
+    report = upload_csv(client, "departments", body).get_json()
+    assert (report["inserted"], report["rejected"]) == (2, 2)
+    reasons = reasons_by_line(report)
+    assert reasons[2] == ["line is not valid UTF-8"]
+    assert reasons[3] == ["department: Contains a NUL character."]
+    raws = dict(sql("SELECT line, raw FROM load_rejects WHERE load_id = %s", [report["load_id"]]))
+    assert raws[2] == "2,Bad \\xff\\xfe bytes"
+    assert raws[3] == "3,Nul \\x00 here"
+
+
+def test_unbalanced_quote_swallows_lines_but_nothing_is_lost(client, sql):
+    text = '1,Sales\n2,"Legal\n3,Support\n'
+    report = upload_csv(client, "departments", text).get_json()
+    assert_counts_add_up(report)
+    assert report["inserted"] == 1
+    assert report["rejected"] == 1
+    assert sql("SELECT id FROM departments") == [(1,)]
+
+
+def test_a_field_past_the_csv_limit_is_a_reject_not_a_crash(client):
+    text = '1,Sales\n2,"' + "y" * (1 << 20) + 'more"\n3,Support\n'
+    response = upload_csv(client, "departments", text)
+    assert response.status_code == 201
+    report = response.get_json()
+    assert_counts_add_up(report)
+    assert report["inserted"] >= 1
+    assert any("unreadable CSV" in r["reasons"][0] for r in report["rejects"])
+
+
+def test_rejects_of_a_load_are_all_listed_and_paginated(client):
+    text = "".join(f"{i},\n" for i in range(1, 251))
+    report = upload_csv(client, "departments", text).get_json()
+    assert report["rejected"] == 250 and len(report["rejects"]) == 100
+    url = f"/api/v1/loads/{report['load_id']}/rejects"
+    first = client.get(url, query_string={"limit": 200}).get_json()
+    assert len(first["rejects"]) == 200 and first["next_after"] == 200
+    rest = client.get(url, query_string={"after": first["next_after"], "limit": 200}).get_json()
+    assert [r["line"] for r in rest["rejects"]] == list(range(201, 251))
+    as_csv = client.get(url, headers={"Accept": "text/csv"})
+    assert as_csv.mimetype == "text/csv"
+    lines = as_csv.get_data(as_text=True).splitlines()
+    assert lines[0] == "line,raw,reasons" and len(lines) == 101
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [("application/json", 415), ("application/octet-stream", 415), ("text/csv", 201)],
+)
+def test_upload_content_types(client, content_type, status):
+    response = client.post(
+        "/api/v1/tables/departments/upload", data=b"1,Sales\n", content_type=content_type
+    )
+    assert response.status_code == status
+
+
+def test_upload_errors(client, sql):
+    assert upload_csv(client, "employees", "1,x\n").status_code == 404
+    assert "Unknown table" in upload_csv(client, "employees", "1,x\n").get_json()["message"]
+    empty = upload_csv(client, "departments", "")
+    assert empty.status_code == 422 and "empty" in empty.get_json()["message"]
+    assert upload_csv(client, "departments", "id,department\n").status_code == 422
+    no_file = client.post(
+        "/api/v1/tables/jobs/upload", data={"other": "x"}, content_type="multipart/form-data"
+    )
+    assert no_file.status_code == 422
+    bad_mode = upload_csv(client, "departments", "1,x\n", on_conflict="merge")
+    assert bad_mode.status_code == 422
+    assert sql("SELECT count(*) FROM departments") == [(0,)]
+    assert sql("SELECT count(*) FROM loads") == [(0,)]
+
+
+def test_oversize_body_is_413_and_writes_nothing(settings, sql):
+    from dataclasses import replace
+
+    from hrapi import create_app
+
+    app = create_app(replace(settings, max_upload_mb=1))
+    try:
+        text = "".join(f"{i},Department number {i}\n" for i in range(1, 80_000))
+        response = upload_csv(app.test_client(), "departments", text)
+        assert response.status_code == 413
+        assert sql("SELECT count(*) FROM departments") == [(0,)]
+    finally:
+        app.extensions["hrapi.db"].close()
+
+
+def test_loads_history(client):
+    upload_csv(client, "departments", "1,Sales\n")
+    upload_csv(client, "departments", "2,Legal\n,\n")
+    listing = client.get("/api/v1/loads").get_json()["loads"]
+    assert [load["received"] for load in listing] == [2, 1]
+    assert all(load["status"] == "completed" for load in listing)
+    one = client.get(f"/api/v1/loads/{listing[0]['id']}").get_json()
+    assert one["table"] == "departments" and one["rejected"] == 1
+    assert client.get("/api/v1/loads/999999").status_code == 404
+    assert client.get("/api/v1/loads", query_string={"limit": 0}).status_code == 422
+
+
+def test_read_rows_with_keyset_pagination_and_csv(client):
+    load_parents(client, departments=range(1, 6))
+    upload_csv(client, "hired_employees", f"7,Ann,{HIRE},1,1\n")
+    page = client.get("/api/v1/tables/departments/rows", query_string={"limit": 2}).get_json()
+    assert [r["id"] for r in page["rows"]] == [1, 2] and page["next_after"] == 2
+    last = client.get(
+        "/api/v1/tables/departments/rows", query_string={"after": 4, "limit": 2}
+    ).get_json()
+    assert [r["id"] for r in last["rows"]] == [5] and last["next_after"] is None
+    hires = client.get("/api/v1/tables/hired_employees/rows").get_json()["rows"]
+    assert hires == [{"id": 7, "name": "Ann", "datetime": HIRE, "department_id": 1, "job_id": 1}]
+    text = client.get("/api/v1/tables/hired_employees/rows?format=csv").get_data(as_text=True)
+    assert text.splitlines() == ["id,name,datetime,department_id,job_id", f"7,Ann,{HIRE},1,1"]
+    assert client.get("/api/v1/tables/nope/rows").status_code == 404
+    assert client.get("/api/v1/tables/jobs/rows?limit=1001").status_code == 422
+    assert client.get("/api/v1/tables/jobs/rows?after=abc").status_code == 422
+
+
+def test_seed_twice_leaves_the_same_data(runner, sql, tmp_path):
+    synthetic.generate(tmp_path, hires=300, seed=3)
+    first = runner.invoke(args=["seed", str(tmp_path)])
+    assert first.exit_code == 0, first.output
+    snapshot = sql("SELECT * FROM hired_employees ORDER BY id")
+    assert len(snapshot) > 250
+    second = runner.invoke(args=["seed", str(tmp_path)])
+    assert second.exit_code == 0, second.output
+    assert sql("SELECT * FROM hired_employees ORDER BY id") == snapshot
+    assert "hired_employees" in second.output and "unchanged" in second.output
+    stats = sql("SELECT inserted, unchanged FROM loads WHERE table_name = 'hired_employees'")
+    assert stats[1] == (0, stats[0][0])
+
+
+def test_csv_reader_reads_incrementally():
+    from hrapi.csv_source import read_csv
+
+    consumed = []
+
+    def lines():
+        for i in range(1, 1_000_000):
+            consumed.append(i)
+            yield f"{i},Dept\n".encode()
+
+    rows = read_csv(lines(), ("id", "department"))
+    first_three = [next(rows) for _ in range(3)]
+    assert [r.position for r in first_three] == [1, 2, 3]
+    assert len(consumed) == 3
+    assert io  # keep the import honest for multipart helpers

@@ -1,0 +1,126 @@
+"""JSON batches: 1 to 1000 rows, each checked on its own, in one transaction."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import assert_counts_add_up, batch, load_parents
+
+HIRE = "2021-03-04T05:06:07Z"
+
+
+def hire(i, **changes):
+    return {"id": i, "name": f"Person {i}", "datetime": HIRE, "department_id": 1, "job_id": 1,
+            **changes}  # fmt: skip
+
+
+def test_a_batch_of_1000_rows_is_loaded(client, sql):
+    load_parents(client)
+    response = batch(client, "hired_employees", [hire(i) for i in range(1, 1001)])
+    assert response.status_code == 201
+    report = response.get_json()
+    assert (report["received"], report["inserted"], report["source"]) == (1000, 1000, "json")
+    assert sql("SELECT count(*) FROM hired_employees") == [(1000,)]
+
+
+@pytest.mark.parametrize("count", [0, 1001])
+def test_batch_sizes_outside_1_to_1000_are_422_naming_the_limit(client, sql, count):
+    load_parents(client)
+    response = batch(client, "hired_employees", [hire(i) for i in range(1, count + 1)])
+    assert response.status_code == 422
+    assert "1 to 1000 rows" in str(response.get_json()["errors"])
+    assert sql("SELECT count(*) FROM hired_employees") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [[], {"rows": None}, {"rows": {"id": 1}}, {"rows": "x"}, {"items": [{"id": 1}]},
+     {"rows": [{"id": 1, "department": "x"}], "extra": 1}],
+)  # fmt: skip
+def test_bodies_not_of_the_batch_shape_are_422(client, body):
+    response = client.post("/api/v1/tables/departments/batch", json=body)
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["code"] == 422
+
+
+def test_empty_json_body_is_422(client):
+    response = client.post(
+        "/api/v1/tables/departments/batch", data=b"", content_type="application/json"
+    )
+    assert response.status_code == 422
+
+
+def test_non_json_content_types_are_415(client):
+    response = client.post(
+        "/api/v1/tables/departments/batch", data="1,Sales", content_type="text/csv"
+    )
+    assert response.status_code == 415
+    assert client.post("/api/v1/tables/departments/batch", data=b"{").status_code == 415
+
+
+def test_malformed_json_is_a_4xx(client):
+    response = client.post(
+        "/api/v1/tables/departments/batch", data=b'{"rows": [', content_type="application/json"
+    )
+    assert 400 <= response.status_code < 500
+
+
+def test_rows_of_wrong_types_are_rejected_with_index_and_reasons(client, sql):
+    load_parents(client)
+    rows = [
+        hire(1),
+        None,
+        [1, "x"],
+        hire(4, id=True),
+        hire(5, id=5.0),
+        hire(6, id="6"),
+        hire(7, name={"first": "A"}),
+        hire(8, datetime=None),
+        hire(9, department_id=[1]),
+        hire(10, job_id=99),
+        hire(11, unexpected="field"),
+        {"id": 12},
+        hire(13, datetime="2021-03-04T05:06:07"),
+        hire(1, name="duplicate"),
+    ]
+    report = batch(client, "hired_employees", rows).get_json()
+    assert_counts_add_up(report)
+    by_index = {r["index"]: r["reasons"] for r in report["rejects"]}
+    assert sorted(by_index) == [1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13]
+    assert by_index[1] == ["row must be a JSON object with the table's fields"]
+    assert by_index[3] == ["id: Not a valid integer."]
+    assert by_index[4] == ["id: Not a valid integer."]
+    assert by_index[6] == ["name: Not a valid string."]
+    assert by_index[7] == ["datetime: Field may not be null."]
+    assert by_index[9] == ["job_id: job 99 does not exist"]
+    assert by_index[10] == ["unexpected: Unknown field."]
+    assert len(by_index[11]) == 4
+    assert by_index[13] == ["id: 1 already appears at index 0 of this load"]
+    # "6" is the canonical text of an integer, as in CSV: accepted.
+    assert sql("SELECT id FROM hired_employees ORDER BY id") == [(1,), (6,)]
+    stored = sql("SELECT line, raw FROM load_rejects WHERE load_id = %s AND line = 6",
+                 [report["load_id"]])  # fmt: skip
+    assert '"name": {"first": "A"}' in stored[0][1]
+
+
+def test_batch_on_conflict_update(client, sql):
+    load_parents(client)
+    batch(client, "hired_employees", [hire(1), hire(2)])
+    report = batch(
+        client, "hired_employees", [hire(1, name="Renamed"), hire(2), hire(3)],
+        on_conflict="update",
+    ).get_json()  # fmt: skip
+    assert (report["updated"], report["unchanged"], report["inserted"]) == (1, 1, 1)
+    assert sql("SELECT name FROM hired_employees WHERE id = 1") == [("Renamed",)]
+
+
+def test_batch_to_unknown_table_is_404(client):
+    assert batch(client, "salaries", [{"id": 1}]).status_code == 404
+
+
+def test_datetime_is_stored_as_the_same_instant(client, sql):
+    load_parents(client)
+    batch(client, "hired_employees", [hire(1, datetime="2021-03-31T23:30:00-05:00")])
+    stored = sql("SELECT to_char(datetime AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') "
+                 "FROM hired_employees")  # fmt: skip
+    assert stored == [("2021-04-01 04:30",)]
