@@ -12,10 +12,20 @@ import logging
 from flask import Flask
 from flask_smorest import Api
 
-from hrapi import api_loads, api_tables, cli, docs, embedded_db, errors, request_log
+from hrapi import (
+    api_insights,
+    api_loads,
+    api_tables,
+    cli,
+    docs,
+    embedded_db,
+    errors,
+    request_log,
+)
 from hrapi.config import Settings
 from hrapi.db import Database
 from hrapi.ingest import Ingestor
+from hrapi.insights import Insights
 from hrapi.sql_files import load_group
 
 log = logging.getLogger(__name__)
@@ -27,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     request_log.configure_logging()
 
     app = Flask(__name__)
+    app.json.sort_keys = False  # keep fields in their documented order
     app.config.update(
         API_TITLE="hrapi",
         API_VERSION="v1",
@@ -44,12 +55,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["hrapi.db"] = database
     database.open()
     app.extensions["hrapi.ingestor"] = Ingestor(database, settings.sql_dir)
+    insights = Insights(database, settings.sql_dir)
+    insights.check_queries()
+    app.extensions["hrapi.insights"] = insights
     app.extensions["hrapi.read_rows"] = api_tables.compose_read_rows(
         load_group(settings.sql_dir, "tables", required=("read_rows",))["read_rows"]
     )
 
     api = Api(app, spec_kwargs={"info": {"description": _API_DESCRIPTION}})
-    for blueprint in (docs.blp, api_tables.blp, api_loads.blp):
+    for blueprint in (docs.blp, api_tables.blp, api_loads.blp, api_insights.blp):
         api.register_blueprint(blueprint)
     docs.init_app(app)
     errors.init_app(app)

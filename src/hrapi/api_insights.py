@@ -1,0 +1,110 @@
+"""Endpoints for the stakeholders' insights, as JSON or CSV."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from hrapi.formats import csv_response, wants_csv
+from hrapi.insights import QUARTERS, Insights
+
+blp = Blueprint(
+    "insights",
+    __name__,
+    url_prefix="/api/v1/insights",
+    description="Hires by quarter and departments above the mean, for any year (UTC)",
+)
+
+
+class YearArgs(Schema):
+    year = fields.Integer(
+        load_default=2021,
+        validate=validate.Range(min=1900, max=2100),
+        metadata={"description": "calendar year in UTC, 1900 to 2100"},
+    )
+    format = fields.String(
+        validate=validate.OneOf(["json", "csv"]),
+        metadata={"description": "csv for a CSV answer (same as Accept: text/csv)"},
+    )
+
+
+class QuarterRowSchema(Schema):
+    department = fields.String()
+    job = fields.String()
+    Q1 = fields.Integer()
+    Q2 = fields.Integer()
+    Q3 = fields.Integer()
+    Q4 = fields.Integer()
+
+
+class HiresByQuarterSchema(Schema):
+    year = fields.Integer()
+    rows = fields.List(fields.Nested(QuarterRowSchema))
+
+
+class AboveMeanRowSchema(Schema):
+    id = fields.Integer()
+    department = fields.String()
+    hired = fields.Integer()
+
+
+class DepartmentsAboveMeanSchema(Schema):
+    year = fields.Integer()
+    mean = fields.Float(metadata={"description": "hires per department that year, 2 decimals"})
+    rows = fields.List(fields.Nested(AboveMeanRowSchema))
+
+
+def _insights() -> Insights:
+    return current_app.extensions["hrapi.insights"]
+
+
+def _csv_wanted(args) -> bool:
+    return args.get("format") == "csv" or (args.get("format") is None and wants_csv())
+
+
+@blp.route("/hires-by-quarter")
+class HiresByQuarter(MethodView):
+    @blp.arguments(YearArgs, location="query")
+    @blp.response(200, HiresByQuarterSchema)
+    @blp.alt_response(422, description="year is not an integer in 1900..2100", schema=None)
+    @blp.alt_response(503, description="The database is unavailable", schema=None)
+    def get(self, args):
+        """Hires per department and job in a year, by quarter.
+
+        Only department and job pairs with at least one hire that year; ordered by
+        department, then job (case-insensitive, ties by exact text).
+        """
+        rows = _insights().hires_by_quarter(args["year"])
+        if _csv_wanted(args):
+            header = ["department", "job", *QUARTERS]
+            return csv_response(
+                header,
+                ([r[c] for c in header] for r in rows),
+                f"hires-by-quarter-{args['year']}.csv",
+            )
+        return {"year": args["year"], "rows": rows}
+
+
+@blp.route("/departments-above-mean")
+class DepartmentsAboveMean(MethodView):
+    @blp.arguments(YearArgs, location="query")
+    @blp.response(200, DepartmentsAboveMeanSchema)
+    @blp.alt_response(422, description="year is not an integer in 1900..2100", schema=None)
+    @blp.alt_response(503, description="The database is unavailable", schema=None)
+    def get(self, args):
+        """Departments that hired more than the mean of all departments in a year.
+
+        The mean counts every department, one without hires as zero. Ordered by hires,
+        most first, ties by department name.
+        """
+        mean, rows = _insights().departments_above_mean(args["year"])
+        if _csv_wanted(args):
+            header = ["id", "department", "hired"]
+            return csv_response(
+                header,
+                ([r[c] for c in header] for r in rows),
+                f"departments-above-mean-{args['year']}.csv",
+            )
+        return {"year": args["year"], "mean": mean, "rows": rows}
