@@ -32,6 +32,9 @@ lint: install
 seed: install
 	$(BIN)/hrapi seed $(DATA_DIR)
 
+backup: install
+	$(BIN)/hrapi backup
+
 fixtures: install
 	$(BIN)/hrapi generate-fixtures fixtures
 

@@ -13,6 +13,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from hrapi import (
+    api_backups,
     api_insights,
     api_loads,
     api_tables,
@@ -22,11 +23,12 @@ from hrapi import (
     errors,
     request_log,
 )
+from hrapi.backups import Backups
 from hrapi.config import Settings
 from hrapi.db import Database
 from hrapi.ingest import Ingestor
 from hrapi.insights import Insights
-from hrapi.sql_files import load_group
+from hrapi.sql_files import compose_per_table, load_group
 
 log = logging.getLogger(__name__)
 
@@ -54,22 +56,32 @@ def create_app(settings: Settings | None = None) -> Flask:
     database = Database(url, settings.pool_size, settings.sql_dir)
     app.extensions["hrapi.db"] = database
     database.open()
-    app.extensions["hrapi.ingestor"] = Ingestor(database, settings.sql_dir)
-    insights = Insights(database, settings.sql_dir)
-    insights.check_queries()
-    app.extensions["hrapi.insights"] = insights
-    app.extensions["hrapi.read_rows"] = api_tables.compose_read_rows(
-        load_group(settings.sql_dir, "tables", required=("read_rows",))["read_rows"]
-    )
+    try:
+        _add_services(app, database, settings)
+    except BaseException:
+        database.close()
+        raise
 
     api = Api(app, spec_kwargs={"info": {"description": _API_DESCRIPTION}})
-    for blueprint in (docs.blp, api_tables.blp, api_loads.blp, api_insights.blp):
+    for blueprint in (docs.blp, api_tables.blp, api_loads.blp, api_insights.blp, api_backups.blp):
         api.register_blueprint(blueprint)
     docs.init_app(app)
     errors.init_app(app)
     request_log.init_app(app)
     cli.register_commands(app)
     return app
+
+
+def _add_services(app: Flask, database: Database, settings: Settings) -> None:
+    """The parts that read sql/ at start-up (a missing or broken file stops start-up here)."""
+    app.extensions["hrapi.ingestor"] = Ingestor(database, settings.sql_dir)
+    insights = Insights(database, settings.sql_dir)
+    insights.check_queries()
+    app.extensions["hrapi.insights"] = insights
+    app.extensions["hrapi.table_sql"] = compose_per_table(
+        load_group(settings.sql_dir, "tables", required=("read_rows",))
+    )
+    app.extensions["hrapi.backups"] = Backups(database, settings.sql_dir, settings.backup_dir)
 
 
 _API_DESCRIPTION = (

@@ -8,7 +8,6 @@ import json
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from psycopg import sql
 
 from hrapi import request_log
 from hrapi.api_schemas import (
@@ -200,7 +199,7 @@ class TableRows(MethodView):
     def get(self, args, table):
         """Read a table back in id order, a page at a time (`after`, `limit` up to 1000)."""
         target = table_or_404(table)
-        query = current_app.extensions["hrapi.read_rows"][target.name]
+        query = current_app.extensions["hrapi.table_sql"][target.name]["read_rows"]
         database = current_app.extensions["hrapi.db"]
         with database.connection() as conn:
             records = conn.execute(
@@ -212,13 +211,3 @@ class TableRows(MethodView):
         rows = [schema.dump(dict(zip(target.columns, record, strict=True))) for record in records]
         next_after = records[-1][0] if len(records) == args["limit"] else None
         return {"rows": rows, "next_after": next_after}
-
-
-def compose_read_rows(template: str) -> dict[str, sql.Composed]:
-    return {
-        name: sql.SQL(template).format(
-            columns=sql.SQL(", ").join(sql.Identifier(c) for c in table.columns),
-            target=sql.Identifier(name),
-        )
-        for name, table in TABLES.items()
-    }

@@ -15,6 +15,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from hrapi import synthetic
+from hrapi.backups import BackupError
 from hrapi.csv_source import read_csv
 from hrapi.db import apply_schema
 from hrapi.ingest import EmptyInput
@@ -102,8 +103,35 @@ def generate_fixtures(directory: Path, hires: int, seed_value: int) -> None:
         click.echo(f"{name}: {path}")
 
 
+@click.command("backup")
+@click.argument("tables", nargs=-1, type=click.Choice(list(TABLES)))
+@with_appcontext
+def backup(tables: tuple[str, ...]) -> None:
+    """Write an AVRO backup of each TABLE (all tables when none is named)."""
+    backups = current_app.extensions["hrapi.backups"]
+    for name in tables or LOAD_ORDER:
+        info = backups.create(TABLES[name])
+        click.echo(f"{name}: {backups.folder(TABLES[name]) / info.name} ({info.rows} rows)")
+
+
+@click.command("restore")
+@click.argument("table", type=click.Choice(list(TABLES)))
+@click.argument("name", required=False)
+@with_appcontext
+def restore(table: str, name: str | None) -> None:
+    """Replace TABLE's rows with backup NAME (default: the newest)."""
+    try:
+        report = current_app.extensions["hrapi.backups"].restore(TABLES[table], name)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"{table}: restored {report.backup}: {report.rows} rows ({report.inserted} inserted, "
+        f"{report.updated} updated, {report.deleted} deleted, {report.unchanged} unchanged)"
+    )
+
+
 def register_commands(app: Flask) -> None:
-    for command in (init_db, db_url, seed, generate_fixtures):
+    for command in (init_db, db_url, seed, generate_fixtures, backup, restore):
         app.cli.add_command(command)
 
 

@@ -25,20 +25,18 @@ from dataclasses import asdict, dataclass, field
 from itertools import chain
 
 import psycopg
-from psycopg import sql
 
 from hrapi.csv_source import SourceRow, printable
 from hrapi.db import Database, DatabaseUnavailable
 from hrapi.row_check import RowChecker
-from hrapi.sql_files import load_group
-from hrapi.tables import TABLES, Table
+from hrapi.sql_files import compose_per_table, load_group
+from hrapi.tables import Table
 
 log = logging.getLogger(__name__)
 reject_log = logging.getLogger("hrapi.rejects")
 
 REPORT_REJECTS = 100  # rejects listed in a load report; all of them are in load_rejects
 LOG_RAW_CHARS = 200  # of a reject's raw text, in its log line
-STAGE = sql.Identifier("hrapi_load_stage")
 INGEST_STEPS = (
     "create_stage",
     "copy_stage",
@@ -87,37 +85,13 @@ class LoadReport:
         return asdict(self)
 
 
-def _compose(template: str, table: Table) -> sql.Composed:
-    """Fill a sql/ingest template with identifiers from the fixed table map."""
-
-    def cols(prefix: str | None, names) -> sql.Composed:
-        return sql.SQL(", ").join(
-            sql.Identifier(prefix, n) if prefix else sql.Identifier(n) for n in names
-        )
-
-    values = [c for c in table.columns if c != "id"]
-    return sql.SQL(template).format(
-        stage=STAGE,
-        target=sql.Identifier(table.name),
-        columns=cols(None, table.columns),
-        target_columns=cols("t", table.columns),
-        stage_columns=cols("s", table.columns),
-        value_columns=cols(None, values),
-        stage_value_columns=cols("s", values),
-    )
-
-
 class Ingestor:
     """Runs loads. Built once per app: the SQL is read and composed at start-up."""
 
     def __init__(self, database: Database, sql_dir):
         self.database = database
-        templates = load_group(sql_dir, "ingest", required=INGEST_STEPS)
+        self.steps = compose_per_table(load_group(sql_dir, "ingest", required=INGEST_STEPS))
         self.loads_sql = load_group(sql_dir, "loads", required=LOAD_QUERIES)
-        self.steps = {
-            name: {step: _compose(templates[step], table) for step in INGEST_STEPS}
-            for name, table in TABLES.items()
-        }
 
     def load(
         self,

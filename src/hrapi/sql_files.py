@@ -1,13 +1,21 @@
 """Hand-written SQL from the `sql/` folder, read once at start-up.
 
 Each `.sql` file holds one named query; its name is the file's stem (`sql/insights/x.sql` is
-query `x` of the `insights` group). A missing folder or an empty file stops start-up with a
+query `x` of the `insights` group). Queries that work on any of the three tables are templates
+whose identifiers (`{target}`, `{columns}`, ...) are filled from the fixed table map, never
+from request text. A missing folder or an empty file stops start-up with a
 message naming it, instead of failing the first request that needs it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from psycopg import sql
+
+from hrapi.tables import TABLES, Table
+
+STAGE = sql.Identifier("hrapi_stage")  # the session-local staging table of loads and restores
 
 
 class SqlFilesError(RuntimeError):
@@ -37,3 +45,36 @@ def _without_comments(text: str) -> str:
     return "\n".join(
         line for line in text.splitlines() if line.strip() and not line.strip().startswith("--")
     )
+
+
+def compose_for_table(template: str, table: Table) -> sql.Composed:
+    """Fill a template's identifiers for one table of the fixed map.
+
+    `{target}` the table, `{stage}` the staging table, `{columns}` all columns, and
+    `{target_columns}`/`{stage_columns}` the same qualified with `t.`/`s.`; the `value_`
+    variants leave out `id`.
+    """
+
+    def cols(prefix: str | None, names) -> sql.Composed:
+        return sql.SQL(", ").join(
+            sql.Identifier(prefix, n) if prefix else sql.Identifier(n) for n in names
+        )
+
+    values = [c for c in table.columns if c != "id"]
+    return sql.SQL(template).format(
+        stage=STAGE,
+        target=sql.Identifier(table.name),
+        columns=cols(None, table.columns),
+        target_columns=cols("t", table.columns),
+        stage_columns=cols("s", table.columns),
+        value_columns=cols(None, values),
+        stage_value_columns=cols("s", values),
+    )
+
+
+def compose_per_table(templates: dict[str, str]) -> dict[str, dict[str, sql.Composed]]:
+    """{table name: {query name: composed query}} for every table of the fixed map."""
+    return {
+        name: {query: compose_for_table(text, table) for query, text in templates.items()}
+        for name, table in TABLES.items()
+    }
