@@ -1,0 +1,229 @@
+"""Backups: AVRO files with real types, exact round trips, and restores that never half-happen."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import fastavro
+import pytest
+
+from hrapi import synthetic
+from tests.helpers import batch, upload_csv
+
+TABLE_QUERIES = {
+    "departments": "SELECT id, department FROM departments ORDER BY id",
+    "jobs": "SELECT id, job FROM jobs ORDER BY id",
+    "hired_employees": "SELECT id, name, datetime, department_id, job_id FROM hired_employees"
+    " ORDER BY id",
+}
+
+
+@pytest.fixture
+def loaded(client, tmp_path):
+    paths = synthetic.generate(tmp_path / "data", hires=400, seed=5)
+    data = {name: (path.open("rb"), path.name) for name, path in paths.items()}
+    assert (
+        client.post("/api/v1/uploads", data=data, content_type="multipart/form-data").status_code
+        == 201
+    )
+    # Microseconds and offsets survive too.
+    batch(client, "hired_employees", [
+        {"id": 9001, "name": "Micro", "datetime": "2021-05-05T10:11:12.345678+02:00",
+         "department_id": 1, "job_id": 1},
+    ])  # fmt: skip
+    return client
+
+
+def backup(client, table):
+    response = client.post(f"/api/v1/tables/{table}/backups")
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def restore(client, table, name=None):
+    body = {} if name is None else {"backup": name}
+    return client.post(f"/api/v1/tables/{table}/restore", json=body)
+
+
+@pytest.mark.parametrize("table", list(TABLE_QUERIES))
+def test_round_trip_gives_back_exactly_the_rows(loaded, sql, table):
+    before = sql(TABLE_QUERIES[table])
+    info = backup(loaded, table)
+    assert info["rows"] == len(before) and info["table"] == table
+    sql(f"UPDATE {table} SET id = id WHERE false")  # no-op; the table is as backed up
+    response = restore(loaded, table, info["name"])
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["unchanged"] == len(before)
+    assert sql(TABLE_QUERIES[table]) == before
+
+
+def test_restore_after_inserts_updates_and_deletes(loaded, sql):
+    before = sql(TABLE_QUERIES["hired_employees"])
+    info = backup(loaded, "hired_employees")
+    batch(loaded, "hired_employees", [
+        {"id": 1, "name": "Changed", "datetime": "2022-01-01T00:00:00Z", "department_id": 2,
+         "job_id": 2},
+        {"id": 7777, "name": "Added", "datetime": "2022-01-01T00:00:00Z", "department_id": 2,
+         "job_id": 2},
+    ], on_conflict="update")  # fmt: skip
+    sql("DELETE FROM hired_employees WHERE id = 2")
+    report = restore(loaded, "hired_employees").get_json()  # the newest
+    assert report["backup"] == info["name"]
+    assert (report["inserted"], report["updated"], report["deleted"]) == (1, 1, 1)
+    assert sql(TABLE_QUERIES["hired_employees"]) == before
+
+
+def test_microseconds_and_time_zones_survive(loaded, sql):
+    info = backup(loaded, "hired_employees")
+    sql("UPDATE hired_employees SET datetime = datetime + interval '1 microsecond' WHERE id = 9001")
+    restore(loaded, "hired_employees", info["name"])
+    stored = sql("SELECT datetime FROM hired_employees WHERE id = 9001")[0][0]
+    assert stored == dt.datetime(2021, 5, 5, 8, 11, 12, 345678, tzinfo=dt.UTC)
+
+
+def test_file_reads_with_plain_fastavro_and_has_real_types(loaded, settings, sql):
+    info = backup(loaded, "hired_employees")
+    path = settings.backup_dir / "hired_employees" / info["name"]
+    with path.open("rb") as handle:
+        reader = fastavro.reader(handle)
+        types = {f["name"]: f["type"] for f in reader.writer_schema["fields"]}
+        records = list(reader)
+    assert types == {
+        "id": "int", "name": "string",
+        "datetime": {"type": "long", "logicalType": "timestamp-micros"},
+        "department_id": "int", "job_id": "int",
+    }  # fmt: skip
+    expected = sql(TABLE_QUERIES["hired_employees"])
+    assert [tuple(r.values()) for r in records] == expected
+    assert not list(path.parent.glob("*.partial"))
+
+
+def test_listing_is_newest_first(loaded):
+    first = backup(loaded, "jobs")
+    second = backup(loaded, "jobs")
+    listing = loaded.get("/api/v1/tables/jobs/backups").get_json()["backups"]
+    assert [b["name"] for b in listing] == [second["name"], first["name"]]
+    assert listing[0]["sha256"] == second["sha256"] and listing[0]["bytes"] > 0
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../departments/x.avro",
+        "/etc/passwd",
+        "..%2F..%2Fetc%2Fpasswd",
+        "20990101T000000.000000Z.avro",
+        "",
+        "x.json",
+    ],
+)
+def test_names_that_are_not_listed_backups_are_refused(loaded, name):
+    backup(loaded, "departments")
+    response = restore(loaded, "departments", name)
+    assert response.status_code == 404
+    assert "not one of the backups" in response.get_json()["message"]
+
+
+def test_restore_body_of_wrong_shape_is_422(loaded):
+    backup(loaded, "jobs")
+    assert loaded.post("/api/v1/tables/jobs/restore", json={"file": "x"}).status_code == 422
+    assert loaded.post("/api/v1/tables/jobs/restore", json={"backup": 5}).status_code == 422
+
+
+def test_no_backups_or_unknown_table_is_404(client):
+    assert restore(client, "jobs").status_code == 404
+    assert client.post("/api/v1/tables/salaries/backups").status_code == 404
+    assert client.get("/api/v1/tables/jobs/backups").get_json() == {"backups": []}
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate"])
+def test_a_corrupted_file_leaves_the_table_intact(loaded, settings, sql, damage):
+    info = backup(loaded, "hired_employees")
+    sql("DELETE FROM hired_employees WHERE id > 100")
+    before = sql(TABLE_QUERIES["hired_employees"])
+    path = settings.backup_dir / "hired_employees" / info["name"]
+    data = bytearray(path.read_bytes())
+    if damage == "flip":
+        data[len(data) // 2] ^= 0xFF
+    else:
+        data = data[: len(data) // 2]
+    path.write_bytes(bytes(data))
+    response = restore(loaded, "hired_employees", info["name"])
+    assert response.status_code == 422
+    assert sql(TABLE_QUERIES["hired_employees"]) == before
+
+
+def test_a_corrupt_file_whose_checksum_was_updated_still_fails_cleanly(loaded, settings, sql):
+    import hashlib
+    import json
+
+    info = backup(loaded, "hired_employees")
+    sql("DELETE FROM hired_employees WHERE id > 100")
+    before = sql(TABLE_QUERIES["hired_employees"])
+    path = settings.backup_dir / "hired_employees" / info["name"]
+    data = path.read_bytes()[:-40]
+    path.write_bytes(data)
+    sidecar = path.with_name(path.name + ".json")
+    meta = json.loads(sidecar.read_text())
+    meta["sha256"] = hashlib.sha256(data).hexdigest()
+    sidecar.write_text(json.dumps(meta))
+    assert restore(loaded, "hired_employees", info["name"]).status_code == 422
+    assert sql(TABLE_QUERIES["hired_employees"]) == before
+
+
+def test_a_backup_of_another_schema_is_refused(loaded, settings, sql):
+    info = backup(loaded, "jobs")
+    path = settings.backup_dir / "jobs" / info["name"]
+    fields = [{"name": "id", "type": "long"}, {"name": "job", "type": "string"}]
+    schema = {"type": "record", "name": "jobs", "fields": fields}
+    with path.open("wb") as handle:
+        fastavro.writer(handle, schema, [{"id": 1, "job": "x"}])
+    path.with_name(path.name + ".json").unlink()
+    before = sql(TABLE_QUERIES["jobs"])
+    response = restore(loaded, "jobs", info["name"])
+    assert response.status_code == 422 and "schema" in response.get_json()["message"]
+    assert sql(TABLE_QUERIES["jobs"]) == before
+
+
+def test_restoring_parents_that_would_orphan_hires_is_409(client, sql):
+    upload_csv(client, "departments", "1,Sales\n")
+    upload_csv(client, "jobs", "1,Clerk\n")
+    old = backup(client, "departments")
+    upload_csv(client, "departments", "2,Legal\n")
+    batch(client, "hired_employees", [
+        {"id": 1, "name": "A", "datetime": "2021-01-01T00:00:00Z", "department_id": 2, "job_id": 1},
+        {"id": 2, "name": "B", "datetime": "2021-01-01T00:00:00Z", "department_id": 2, "job_id": 1},
+    ])  # fmt: skip
+    response = restore(client, "departments", old["name"])
+    assert response.status_code == 409
+    assert "2 hires" in response.get_json()["message"]
+    assert sql("SELECT id FROM departments ORDER BY id") == [(1,), (2,)]
+
+
+def test_restoring_hires_whose_parents_are_gone_is_409(client, sql):
+    upload_csv(client, "departments", "1,Sales\n2,Legal\n")
+    upload_csv(client, "jobs", "1,Clerk\n")
+    batch(client, "hired_employees", [
+        {"id": 1, "name": "A", "datetime": "2021-01-01T00:00:00Z", "department_id": 2, "job_id": 1},
+    ])  # fmt: skip
+    old = backup(client, "hired_employees")
+    sql("DELETE FROM hired_employees")
+    sql("DELETE FROM departments WHERE id = 2")
+    response = restore(client, "hired_employees", old["name"])
+    assert response.status_code == 409
+    assert "1 hires" in response.get_json()["message"]
+    assert sql("SELECT count(*) FROM hired_employees") == [(0,)]
+
+
+def test_cli_backup_and_restore(loaded, runner, sql):
+    result = runner.invoke(args=["backup"])
+    assert result.exit_code == 0, result.output
+    assert all(t in result.output for t in TABLE_QUERIES)
+    before = sql(TABLE_QUERIES["jobs"])
+    sql("UPDATE jobs SET job = 'renamed' WHERE id = 3")
+    result = runner.invoke(args=["restore", "jobs"])
+    assert result.exit_code == 0, result.output
+    assert "1 updated" in result.output
+    assert sql(TABLE_QUERIES["jobs"]) == before
+    refused = runner.invoke(args=["restore", "jobs", "../nope.avro"])
+    assert refused.exit_code != 0 and "not one of the backups" in refused.output
