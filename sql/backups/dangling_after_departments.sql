@@ -1,0 +1,3 @@
+-- Hires that would point at a department the backup does not have.
+SELECT count(*) FROM hired_employees h
+WHERE NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.id = h.department_id)

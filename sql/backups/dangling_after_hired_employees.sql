@@ -1,0 +1,4 @@
+-- Hires in the backup whose department or job does not exist now.
+SELECT count(*) FROM {stage} s
+WHERE NOT EXISTS (SELECT 1 FROM departments d WHERE d.id = s.department_id)
+   OR NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = s.job_id)
