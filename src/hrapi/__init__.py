@@ -17,6 +17,7 @@ from hrapi import (
     api_insights,
     api_loads,
     api_tables,
+    auth,
     cli,
     docs,
     embedded_db,
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api = Api(app, spec_kwargs={"info": {"description": _API_DESCRIPTION}})
     for blueprint in (docs.blp, api_tables.blp, api_loads.blp, api_insights.blp, api_backups.blp):
         api.register_blueprint(blueprint)
+    auth.init_app(app, api, settings.api_key)
     docs.init_app(app)
     errors.init_app(app)
     request_log.init_app(app)

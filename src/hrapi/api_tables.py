@@ -8,6 +8,7 @@ import json
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
+from werkzeug.exceptions import ClientDisconnected
 
 from hrapi import request_log
 from hrapi.api_schemas import (
@@ -87,8 +88,32 @@ def _run_load(table: Table, rows, **kwargs) -> dict:
     return report.as_dict()
 
 
-def _csv_lines(stream):
-    return io.BufferedReader(stream, READ_BUFFER) if not hasattr(stream, "peek") else stream
+class _WholeBody(io.RawIOBase):
+    """The request body, which must end where its Content-Length says.
+
+    A body that ends early means the client went away: raising ClientDisconnected then makes
+    the load roll back instead of committing the rows that did arrive. (Behind gunicorn the
+    stream just ends early; a chunked body that ends early already raises in gunicorn.)
+    """
+
+    def __init__(self, stream, expected: int | None):
+        self._stream = stream
+        self._expected = expected
+        self._read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = self._stream.readinto(buffer)
+        self._read += count
+        if count == 0 and self._expected is not None and self._read < self._expected:
+            raise ClientDisconnected(f"the body ended after {self._read} of {self._expected} bytes")
+        return count
+
+
+def _body_lines(stream, expected: int | None):
+    return io.BufferedReader(_WholeBody(stream, expected), READ_BUFFER)
 
 
 @blp.route("/tables/<string:table>/upload")
@@ -113,7 +138,7 @@ class TableUpload(MethodView):
                 abort(422, message="A multipart upload needs the CSV in a field named 'file'.")
             stream, filename = upload.stream, upload.filename
         elif request.mimetype in CSV_MIMETYPES:
-            stream, filename = _csv_lines(request.stream), None
+            stream, filename = _body_lines(request.stream, request.content_length), None
         else:
             abort(
                 415,

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 SCHEMA_LOCK_KEY = 7_413_001  # pg_advisory_xact_lock key held while migrations run
 REQUEST_TIMEOUT_S = 5.0  # how long a request waits for a connection before its 503
 HEALTH_TIMEOUT_S = 1.5  # /health must answer in under 2 s
+STARTUP_TIMEOUT_S = 5.0  # how long start-up waits for the database before going on without it
+RECONNECT_TIMEOUT_S = 5.0
 
 
 class DatabaseUnavailable(Exception):
@@ -45,16 +47,22 @@ class Database:
             name="hrapi",
             kwargs={"connect_timeout": 2, "application_name": "hrapi"},
             check=ConnectionPool.check_connection,
-            reconnect_timeout=24 * 3600,  # keep trying while the database is away
+            # Give up a reconnection attempt after a few seconds (its backoff would otherwise
+            # grow without bound); the next request that needs a connection starts a new one.
+            reconnect_timeout=RECONNECT_TIMEOUT_S,
         )
 
     def open(self) -> None:
         """Start the pool without waiting; apply the schema now if the database is up."""
         self.pool.open(wait=False)
         try:
-            self.ensure_schema(timeout=10.0)
+            self.ensure_schema(timeout=STARTUP_TIMEOUT_S)
         except DatabaseUnavailable as exc:
             log.warning("database unavailable at start-up, will retry on first use: %s", exc)
+
+    @property
+    def schema_ready(self) -> bool:
+        return self._schema_ready
 
     def close(self) -> None:
         self.pool.close()

@@ -28,8 +28,11 @@ class Insights:
 
     def check_queries(self) -> None:
         """Plan every query once; raise SqlFilesError naming a broken one."""
+        if not self.database.schema_ready:
+            log.warning("insight queries not checked: the database was unavailable at start-up")
+            return
         try:
-            with self.database.connection(timeout=10.0) as conn:
+            with self.database.connection() as conn:
                 for name in QUERIES:
                     try:
                         with conn.transaction():

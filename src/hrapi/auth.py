@@ -1,0 +1,40 @@
+"""The API key: with HRAPI_API_KEY set, every /api/v1 call needs `Authorization: Bearer <key>`.
+
+`/health`, `/docs` and `/openapi.json` stay open. Keys are compared in constant time. With no
+key set the API is open, and start-up says so in the log.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from flask import Flask, request
+from flask_smorest import abort
+
+log = logging.getLogger(__name__)
+
+PROTECTED_PREFIX = "/api/v1"
+SECURITY_SCHEME = {"type": "http", "scheme": "bearer", "description": "HRAPI_API_KEY"}
+
+
+def init_app(app: Flask, api, api_key: str | None) -> None:
+    if not api_key:
+        log.warning("HRAPI_API_KEY is not set: the API is open to anyone who can reach it")
+        return
+    api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
+    api.spec.options["security"] = [{"bearerAuth": []}]
+    expected = api_key.encode()
+
+    @app.before_request
+    def require_api_key():
+        if not request.path.startswith(PROTECTED_PREFIX):
+            return None
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+            abort(
+                401,
+                message="Send the API key as 'Authorization: Bearer <key>'.",
+                headers={"WWW-Authenticate": 'Bearer realm="hrapi"'},
+            )
+        return None
