@@ -41,12 +41,19 @@ def settings(database_url, tmp_path):
     )
 
 
+@pytest.fixture(autouse=True)
+def clean_database(database_url):
+    """Every test starts with the schema applied and no rows."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT to_regclass('loads') IS NOT NULL").fetchone()[0]
+        if exists:
+            conn.execute(f"TRUNCATE {DATA_TABLES} RESTART IDENTITY CASCADE")
+
+
 @pytest.fixture
 def app(settings):
     app = create_app(settings)
     app.config["TESTING"] = True
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        conn.execute(f"TRUNCATE {DATA_TABLES} RESTART IDENTITY CASCADE")
     yield app
     app.extensions["hrapi.db"].close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 
 
 def upload_csv(client, table: str, text: str | bytes, *, multipart: bool = False, **query):
@@ -32,3 +33,14 @@ def load_parents(client, departments=range(1, 4), jobs=range(1, 4)):
 def assert_counts_add_up(report: dict) -> None:
     parts = report["inserted"] + report["updated"] + report["unchanged"] + report["rejected"]
     assert report["received"] == parts, report
+
+
+class ListHandler(logging.Handler):
+    """Collects the messages of a logger (add it with logger.addHandler)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +13,7 @@ import pytest
 
 from hrapi import create_app
 from tests.db_proxy import DbProxy
-from tests.helpers import assert_counts_add_up, batch, load_parents, upload_csv
+from tests.helpers import ListHandler, assert_counts_add_up, batch, load_parents, upload_csv
 
 HIRE = "2021-03-04T05:06:07Z"
 
@@ -40,17 +41,16 @@ def test_api_key_is_required_on_the_api_only(keyed_client):
     assert spec["security"] == [{"bearerAuth": []}]
 
 
-def test_no_api_key_logs_a_warning(settings, caplog):
-    import logging
-
+def test_no_api_key_logs_a_warning(settings):
     logger = logging.getLogger("hrapi.auth")
-    logger.addHandler(caplog.handler)
+    handler = ListHandler()
+    logger.addHandler(handler)
     try:
         app = create_app(settings)
         app.extensions["hrapi.db"].close()
     finally:
-        logger.removeHandler(caplog.handler)
-    assert any("HRAPI_API_KEY is not set" in r.getMessage() for r in caplog.records)
+        logger.removeHandler(handler)
+    assert any("HRAPI_API_KEY is not set" in line for line in handler.lines)
 
 
 @pytest.fixture

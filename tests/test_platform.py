@@ -8,6 +8,7 @@ import time
 from hrapi import create_app
 from hrapi.config import Settings
 from hrapi.db import Database, apply_schema
+from tests.helpers import ListHandler
 
 
 def test_health_reports_database_up(client):
@@ -83,15 +84,6 @@ def test_cli_db_url_and_init_db(runner, database_url):
     result = runner.invoke(args=["init-db"])
     assert result.exit_code == 0
     assert "up to date" in result.output
-
-
-class ListHandler(logging.Handler):
-    def __init__(self):
-        super().__init__()
-        self.lines = []
-
-    def emit(self, record):
-        self.lines.append(record.getMessage())
 
 
 def test_one_log_line_per_request(client):

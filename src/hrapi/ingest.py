@@ -37,6 +37,7 @@ reject_log = logging.getLogger("hrapi.rejects")
 
 REPORT_REJECTS = 100  # rejects listed in a load report; all of them are in load_rejects
 LOG_RAW_CHARS = 200  # of a reject's raw text, in its log line
+MERGE_ATTEMPTS = 3  # a merge that meets a deadlock or serialization failure is retried
 INGEST_STEPS = (
     "create_stage",
     "copy_stage",
@@ -128,7 +129,7 @@ class Ingestor:
             report = LoadReport(load_id=load_id, table=table.name, status="running", source=source)
             try:
                 with conn.transaction():
-                    self._run(conn, table, rows, report, on_conflict)
+                    self._run(conn, table, rows, report, on_conflict=on_conflict, started=started)
             except BaseException as exc:
                 report.duration_ms = _ms_since(started)
                 self._mark_failed(conn, report, exc)
@@ -150,38 +151,29 @@ class Ingestor:
             )  # fmt: skip
         return report
 
-    def _run(self, conn, table, rows, report: LoadReport, on_conflict: str) -> None:
+    def _run(self, conn, table, rows, report: LoadReport, *, on_conflict: str, started) -> None:
         steps = self.steps[table.name]
         params = {
             "load_id": report.load_id,
             "table": table.name,
             "position": "line" if report.source == "csv" else "index",
         }
-        started = time.perf_counter()
         conn.execute(steps["create_stage"])
         with conn.cursor().copy(steps["copy_stage"]) as copy:
             for record in _checked(table, rows):
                 copy.write_row(record)
                 report.received += 1
-
-        def run(step: str) -> int:
-            return conn.execute(steps[step], params).rowcount
-
-        run("lock_target")
-        run("reject_checked")
-        run("reject_duplicates")
-        if table.name == "hired_employees":
-            run("reject_missing_references")
-        report.unchanged = run("drop_unchanged")
-        if on_conflict == "update":
-            report.updated = run("update_conflicts")
-        else:
-            run("reject_conflicts")
-        report.inserted = run("insert_new")
-        report.rejected = conn.execute(self.loads_sql["count_rejects"], params).fetchone()[0]
-        accounted = report.inserted + report.updated + report.unchanged + report.rejected
-        if accounted != report.received:
-            raise RuntimeError(f"load {report.load_id}: {report.received} rows in, {accounted} out")
+        for attempt in range(1, MERGE_ATTEMPTS + 1):
+            try:
+                with conn.transaction():  # a savepoint: a retry starts from the staged rows
+                    self._merge(conn, table, report, params=params, on_conflict=on_conflict)
+                break
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+                if attempt == MERGE_ATTEMPTS:
+                    raise
+                log.warning("load load_id=%s merge attempt %s hit a deadlock; retrying",
+                            report.load_id, attempt)  # fmt: skip
+                time.sleep(0.05 * attempt)
         report.status = "completed"
         report.duration_ms = _ms_since(started)
         conn.execute(self.loads_sql["complete_load"], asdict(report))
@@ -192,6 +184,28 @@ class Ingestor:
                 {"load_id": report.load_id, "after": -1, "limit": REPORT_REJECTS},
             )
         ]
+
+    def _merge(self, conn, table, report: LoadReport, *, params: dict, on_conflict: str) -> None:
+        """Staged rows into the table, set-based; fills the report's counts."""
+        steps = self.steps[table.name]
+
+        def run(step: str) -> int:
+            return conn.execute(steps[step], params).rowcount
+
+        run("lock_target")
+        run("reject_checked")
+        run("reject_duplicates")
+        if table.name == "hired_employees":
+            run("reject_missing_references")
+        report.unchanged = run("drop_unchanged")
+        report.updated = run("update_conflicts") if on_conflict == "update" else 0
+        if on_conflict != "update":
+            run("reject_conflicts")
+        report.inserted = run("insert_new")
+        report.rejected = conn.execute(self.loads_sql["count_rejects"], params).fetchone()[0]
+        accounted = report.inserted + report.updated + report.unchanged + report.rejected
+        if accounted != report.received:
+            raise RuntimeError(f"load {report.load_id}: {report.received} rows in, {accounted} out")
 
     def _mark_failed(self, conn, report: LoadReport, exc: BaseException) -> None:
         """Record the failure if the database still answers; else the next load's sweep will."""
