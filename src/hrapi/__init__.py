@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         api.register_blueprint(blueprint)
     auth.init_app(app, api, settings.api_key)
     docs.init_app(app)
-    errors.init_app(app)
+    errors.init_app(app, api)
     request_log.init_app(app)
     cli.register_commands(app)
     return app

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from hrapi.formats import csv_response, wants_csv
+from hrapi.formats import csv_also, csv_response, wants_csv
 from hrapi.insights import QUARTERS, Insights
 
 blp = Blueprint(
@@ -68,6 +68,7 @@ def _csv_wanted(args) -> bool:
 class HiresByQuarter(MethodView):
     @blp.arguments(YearArgs, location="query")
     @blp.response(200, HiresByQuarterSchema)
+    @blp.doc(**csv_also("HiresByQuarter"))
     @blp.alt_response(422, description="year is not an integer in 1900..2100", schema=None)
     @blp.alt_response(503, description="The database is unavailable", schema=None)
     def get(self, args):
@@ -91,6 +92,7 @@ class HiresByQuarter(MethodView):
 class DepartmentsAboveMean(MethodView):
     @blp.arguments(YearArgs, location="query")
     @blp.response(200, DepartmentsAboveMeanSchema)
+    @blp.doc(**csv_also("DepartmentsAboveMean"))
     @blp.alt_response(422, description="year is not an integer in 1900..2100", schema=None)
     @blp.alt_response(503, description="The database is unavailable", schema=None)
     def get(self, args):

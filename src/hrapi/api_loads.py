@@ -8,7 +8,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
 from hrapi.api_schemas import MAX_PAGE, RejectSchema
-from hrapi.formats import csv_response, wants_csv
+from hrapi.formats import csv_also, csv_response, wants_csv
 
 blp = Blueprint("loads", __name__, url_prefix="/api/v1", description="Load history and rejects")
 
@@ -113,6 +113,7 @@ class Load(MethodView):
 class LoadRejects(MethodView):
     @blp.arguments(RejectsPageArgs, location="query")
     @blp.response(200, RejectsPageSchema)
+    @blp.doc(**csv_also("RejectsPage"))
     @blp.alt_response(404, description="No such load", schema=None)
     @blp.alt_response(422, description="Bad query parameters", schema=None)
     @blp.alt_response(503, description="The database is unavailable", schema=None)

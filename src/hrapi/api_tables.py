@@ -20,7 +20,7 @@ from hrapi.api_schemas import (
     RowsPageSchema,
 )
 from hrapi.csv_source import SourceRow, read_csv
-from hrapi.formats import csv_response, wants_csv
+from hrapi.formats import csv_also, csv_response, wants_csv
 from hrapi.ingest import EmptyInput, Ingestor
 from hrapi.tables import LOAD_ORDER, TABLES, Table
 
@@ -162,6 +162,7 @@ class MultiUpload(MethodView):
                         "properties": {
                             name: {"type": "string", "format": "binary"} for name in LOAD_ORDER
                         },
+                        "minProperties": 1,
                     }
                 }
             },
@@ -220,6 +221,7 @@ def json_batches_only():
 class TableRows(MethodView):
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, RowsPageSchema)
+    @blp.doc(**csv_also("RowsPage"))
     @document_errors(404, 422, 503)
     def get(self, args, table):
         """Read a table back in id order, a page at a time (`after`, `limit` up to 1000)."""

@@ -11,6 +11,7 @@ import http
 import logging
 
 from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
 
 from hrapi.db import DatabaseUnavailable
 
@@ -30,7 +31,16 @@ def error_response(code: int, message: str, errors: dict | None = None):
     return response
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, api) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        """flask-smorest's JSON body, keeping werkzeug's own headers (e.g. Allow on 405)."""
+        response = app.make_response(api.handle_http_exception(exc))
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers.setdefault(name, value)
+        return response
+
     @app.errorhandler(DatabaseUnavailable)
     def database_unavailable(exc: DatabaseUnavailable):
         response = error_response(503, f"The database is unavailable: {exc}. Try again shortly.")

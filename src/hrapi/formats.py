@@ -43,3 +43,17 @@ def csv_response(header: Sequence[str], rows: Iterable[Sequence], filename: str)
     response = Response(buffer.getvalue(), mimetype=CSV_MIMETYPE)
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
+
+
+def csv_also(component: str) -> dict:
+    """For @blp.doc(**csv_also("X")): the 200 answer is JSON (schema X) or CSV."""
+    return {
+        "responses": {
+            "200": {
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}},
+                    CSV_MIMETYPE: {"schema": {"type": "string", "format": "csv"}},
+                }
+            }
+        }
+    }
