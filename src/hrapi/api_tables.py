@@ -19,9 +19,10 @@ from hrapi.api_schemas import (
     PageArgs,
     RowsPageSchema,
 )
-from hrapi.csv_source import SourceRow, read_csv
+from hrapi.csv_source import SourceRow, csv_records
 from hrapi.formats import csv_also, csv_response, wants_csv
 from hrapi.ingest import EmptyInput, Ingestor
+from hrapi.row_check import RowChecker
 from hrapi.tables import LOAD_ORDER, TABLES, Table
 
 blp = Blueprint(
@@ -79,9 +80,9 @@ def table_or_404(name: str) -> Table:
     return table
 
 
-def _run_load(table: Table, rows, **kwargs) -> dict:
+def _run_load(table: Table, records, **kwargs) -> dict:
     try:
-        report = _ingestor().load(table, rows, **kwargs)
+        report = _ingestor().load(table, records, **kwargs)
     except EmptyInput:
         abort(422, message=f"No rows to load into {table.name}: the input is empty.")
     request_log.note_load_id(report.load_id)
@@ -145,8 +146,8 @@ class TableUpload(MethodView):
                 message="Send CSV as a text/csv body or as multipart/form-data field 'file'; "
                 f"got {request.mimetype or 'no content type'}.",
             )
-        rows = read_csv(stream, target.columns)
-        return _run_load(target, rows, source="csv", filename=filename, **args)
+        records = csv_records(stream, target, RowChecker(target))
+        return _run_load(target, records, source="csv", filename=filename, **args)
 
 
 @blp.route("/uploads")
@@ -184,9 +185,10 @@ class MultiUpload(MethodView):
         reports = []
         for name in present:
             upload = request.files[name]
-            rows = read_csv(upload.stream, TABLES[name].columns)
+            table = TABLES[name]
+            records = csv_records(upload.stream, table, RowChecker(table))
             reports.append(
-                _run_load(TABLES[name], rows, source="csv", filename=upload.filename, **args)
+                _run_load(table, records, source="csv", filename=upload.filename, **args)
             )
         return {"reports": reports}
 
@@ -204,11 +206,12 @@ class TableBatch(MethodView):
         index and reasons and the rest are loaded, in one transaction.
         """
         target = table_or_404(table)
-        rows = (
-            SourceRow(index, json.dumps(row, ensure_ascii=False), row)
+        checker = RowChecker(target)
+        records = (
+            checker.record(SourceRow(index, json.dumps(row, ensure_ascii=False), row))
             for index, row in enumerate(batch["rows"])
         )
-        return _run_load(target, rows, source="json", **args)
+        return _run_load(target, records, source="json", **args)
 
 
 @blp.before_request

@@ -6,6 +6,7 @@ Our commands are registered on the app (`app.cli`), so `hrapi init-db` and
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 from pathlib import Path
@@ -16,9 +17,10 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from hrapi import synthetic
 from hrapi.backups import BackupError
-from hrapi.csv_source import read_csv
+from hrapi.csv_source import csv_records
 from hrapi.db import apply_schema
 from hrapi.ingest import EmptyInput
+from hrapi.row_check import RowChecker
 from hrapi.tables import LOAD_ORDER, TABLES
 
 
@@ -65,10 +67,11 @@ def seed(directory: Path, on_conflict: str) -> None:
         with path.open("rb") as handle, click.progressbar(
             length=path.stat().st_size, label=f"{name:<16}", file=sys.stderr
         ) as progress:  # fmt: skip
-            rows = read_csv(_reporting(handle, progress.update), TABLES[name].columns)
+            table = TABLES[name]
+            records = csv_records(_Progress(handle, progress.update), table, RowChecker(table))
             try:
                 report = ingestor.load(
-                    TABLES[name], rows, source="csv", filename=str(path), on_conflict=on_conflict
+                    table, records, source="csv", filename=str(path), on_conflict=on_conflict
                 )
             except EmptyInput:
                 click.echo(f"{path}: empty, skipped")
@@ -77,10 +80,20 @@ def seed(directory: Path, on_conflict: str) -> None:
     _print_summary(reports)
 
 
-def _reporting(lines, advance):
-    for line in lines:
-        advance(len(line))
-        yield line
+class _Progress(io.RawIOBase):
+    """A binary file that reports how many bytes were read, for the progress bar."""
+
+    def __init__(self, handle, advance):
+        self._handle = handle
+        self._advance = advance
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = self._handle.readinto(buffer)
+        self._advance(count)
+        return count
 
 
 def _print_summary(reports) -> None:

@@ -1,18 +1,20 @@
-"""Rows out of a CSV byte stream, read incrementally, with their line numbers and raw text.
+"""Staging records out of a CSV byte stream, read incrementally, with line numbers and raw text.
 
-The stream is read line by line (never whole), decoded as UTF-8 (a leading BOM is dropped)
-and parsed with the standard `csv` module. Each record comes out as a `SourceRow`: its first
-line number, its raw text, and either its fields by column name or the reason it could not be
-read (wrong number of fields, bytes that are not UTF-8, a field over the csv size limit). An
-optional first line with the column names is recognised as a header and skipped; empty lines
-carry no data and are skipped.
+The stream is decoded as UTF-8 as it is read (never held whole; bytes that are not UTF-8 are
+kept as lone surrogates so the line can be rejected with its number) and split into lines.
+A line in the plain shape of the historical files goes through the table's fast check (see
+row_check); any other line, and any line the fast check is unsure of, is parsed with the
+standard `csv` module (quotes, embedded newlines) and checked by the Marshmallow schema, which
+then words the reasons. An optional first line with the column names is a header and is
+skipped, as is a UTF-8 BOM; empty lines carry no data and are skipped.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 CSV_FIELD_LIMIT = 1 << 20  # characters; a longer field is a per-row reject, not a crash
@@ -41,68 +43,70 @@ def printable(raw: str) -> str:
     return raw[:RAW_KEEP]
 
 
-class _LineTap:
-    """Feeds decoded lines to csv.reader while remembering those of the current record."""
+class _RecordLines:
+    """Feeds csv.reader one record's lines (the first given, the rest pulled on demand)."""
 
-    def __init__(self, lines: Iterable[bytes]):
-        self._lines = iter(lines)
+    def __init__(self, first: str, rest):
+        self._pending: str | None = first
+        self._rest = rest
         self.taken: list[str] = []
-        self.first = True
 
     def __iter__(self):
         return self
 
     def __next__(self) -> str:
-        line = next(self._lines).decode("utf-8", "surrogateescape")
-        if self.first:
-            self.first = False
-            line = line.removeprefix("\ufeff")
+        if self._pending is not None:
+            line, self._pending = self._pending, None
+        else:
+            line = next(self._rest)
         self.taken.append(line)
         return line
 
-    def record_text(self) -> str:
-        text = "".join(self.taken).rstrip("\r\n")
-        self.taken.clear()
-        return text
+    def text(self) -> str:
+        return "".join(self.taken).rstrip("\r\n")
 
 
-def read_csv(lines: Iterable[bytes], columns: tuple[str, ...]) -> Iterator[SourceRow]:
-    """Yield a SourceRow per record of a headerless (or headed) CSV given as byte lines."""
-    tap = _LineTap(lines)
-    reader = csv.reader(tap, strict=True)
-    width = len(columns)
-    header = [c.lower() for c in columns]
-    first_record = True
-    while True:
-        start_line = reader.line_num + 1
+def csv_records(stream, table, checker, *, fast: bool = True) -> Iterator[tuple]:
+    """Yield the staging record of every CSV record of a binary stream (see row_check)."""
+    lines = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
+    fast_record = checker.fast_record if fast else None
+    header = [c.lower() for c in table.columns]
+    width = len(table.columns)
+    line_number = 0
+    first = True
+    for next_line in lines:
+        line_number += 1
+        line = next_line.removeprefix("\ufeff") if first else next_line
+        if fast_record is not None:
+            record = fast_record(line_number, line)
+            if record is not None:
+                first = False
+                yield record
+                continue
+        start = line_number
+        record_lines = _RecordLines(line, lines)
+        reader = csv.reader(record_lines, strict=True)
         try:
             fields = next(reader)
-        except StopIteration:
-            return
         except csv.Error as exc:
-            raw = tap.record_text()
-            yield SourceRow(start_line, raw, None, f"unreadable CSV: {exc} (an unbalanced quote?)")
-            continue
-        raw = tap.record_text()
-        if not fields:
-            continue  # an empty line
-        if first_record:
-            first_record = False
-            if [f.strip().lower() for f in fields] == header:
+            fields, problem = None, f"unreadable CSV: {exc} (an unbalanced quote?)"
+        line_number += len(record_lines.taken) - 1
+        raw = record_lines.text()
+        if fields is not None:
+            if not fields:
+                continue  # an empty line
+            if first and [f.strip().lower() for f in fields] == header:
+                first = False
                 continue
-        if _NOT_UTF8.search(raw):
-            yield SourceRow(start_line, raw, None, "line is not valid UTF-8")
-        elif len(fields) != width:
-            yield SourceRow(
-                start_line,
-                raw,
-                None,
-                f"expected {width} fields ({','.join(columns)}), got {len(fields)}",
-            )
-        else:
+            if _NOT_UTF8.search(raw):
+                problem = "line is not valid UTF-8"
+            elif len(fields) != width:
+                problem = f"expected {width} fields ({','.join(table.columns)}), got {len(fields)}"
+            else:
+                problem = None
+        first = False
+        data = None
+        if problem is None:
             # An empty field is a missing one: the schema then says which is required.
-            yield SourceRow(
-                start_line,
-                raw,
-                {name: value for name, value in zip(columns, fields, strict=True) if value != ""},
-            )
+            data = {name: value for name, value in zip(table.columns, fields, strict=True) if value}
+        yield checker.record(SourceRow(start, raw, data, problem))

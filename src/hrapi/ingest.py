@@ -20,15 +20,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from itertools import chain
 
 import psycopg
 
-from hrapi.csv_source import SourceRow, printable
 from hrapi.db import Database, DatabaseUnavailable
-from hrapi.row_check import RowChecker
 from hrapi.sql_files import compose_per_table, load_group
 from hrapi.tables import Table
 
@@ -97,22 +95,22 @@ class Ingestor:
     def load(
         self,
         table: Table,
-        rows: Iterable[SourceRow],
+        records: Iterable[tuple],
         *,
         source: str,
         filename: str | None = None,
         on_conflict: str = "reject",
     ) -> LoadReport:
-        """Load rows into table in one transaction and return the report.
+        """Load staging records (see row_check) into table in one transaction; the report.
 
         Raises EmptyInput (before anything is recorded) when there are no rows, and
         DatabaseUnavailable when the database goes away (nothing of the load is kept).
         """
-        rows = iter(rows)
-        first = next(rows, None)
+        records = iter(records)
+        first = next(records, None)
         if first is None:
             raise EmptyInput("no rows to load")
-        rows = chain([first], rows)
+        records = chain([first], records)
         started = time.perf_counter()
         with self.database.connection() as conn:
             conn.execute(self.loads_sql["fail_orphaned_loads"])
@@ -129,7 +127,9 @@ class Ingestor:
             report = LoadReport(load_id=load_id, table=table.name, status="running", source=source)
             try:
                 with conn.transaction():
-                    self._run(conn, table, rows, report, on_conflict=on_conflict, started=started)
+                    self._run(
+                        conn, table, records, report, on_conflict=on_conflict, started=started
+                    )
             except BaseException as exc:
                 report.duration_ms = _ms_since(started)
                 self._mark_failed(conn, report, exc)
@@ -151,7 +151,7 @@ class Ingestor:
             )  # fmt: skip
         return report
 
-    def _run(self, conn, table, rows, report: LoadReport, *, on_conflict: str, started) -> None:
+    def _run(self, conn, table, records, report: LoadReport, *, on_conflict: str, started) -> None:
         steps = self.steps[table.name]
         params = {
             "load_id": report.load_id,
@@ -160,7 +160,7 @@ class Ingestor:
         }
         conn.execute(steps["create_stage"])
         with conn.cursor().copy(steps["copy_stage"]) as copy:
-            for record in _checked(table, rows):
+            for record in records:
                 copy.write_row(record)
                 report.received += 1
         for attempt in range(1, MERGE_ATTEMPTS + 1):
@@ -221,18 +221,6 @@ class Ingestor:
                 )  # fmt: skip
         except (psycopg.Error, DatabaseUnavailable):
             log.warning("could not mark load %s failed now; it will be swept", report.load_id)
-
-
-def _checked(table: Table, rows: Iterable[SourceRow]) -> Iterator[tuple]:
-    """COPY records for the staging table: (line, raw, reasons, *values)."""
-    checker = RowChecker(table)
-    blanks = (None,) * len(table.columns)
-    for row in rows:
-        values, reasons = checker.check(row)
-        if reasons is None:
-            yield (row.position, row.raw, None, *values)
-        else:
-            yield (row.position, printable(row.raw), json.dumps(reasons), *blanks)
 
 
 def _ms_since(started: float) -> int:

@@ -1,20 +1,57 @@
-"""Checking one row against the data dictionary: its values in column order, or its reasons."""
+"""Checking rows against the data dictionary, and the staging records they become.
+
+A staging record is `(position, raw, reasons, *values)`: reasons (JSON text) is None for a
+valid row, and the values are None for a rejected one.
+
+Two checks, one truth. `record()` applies the table's Marshmallow schema (row_schemas): it is
+the data dictionary and words every reason. `fast_record()` is derived from the same schema
+fields for the plain shape of the historical files (unquoted fields, canonical integers,
+UTC datetimes with Z) and runs about twenty times faster; it only ever accepts, handing
+anything it is unsure of back to the schema. tests/test_fast_check.py proves over a large
+generated corpus that whatever it accepts, the schema accepts with the same values.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import re
+
 from marshmallow import ValidationError
 
-from hrapi.csv_source import SourceRow
-from hrapi.row_schemas import reasons_from
+from hrapi.csv_source import SourceRow, printable
+from hrapi.row_schemas import (
+    INT32_MAX,
+    TEXT_MAX_LENGTH,
+    Int32,
+    Text,
+    UtcInstant,
+    reasons_from,
+)
 from hrapi.tables import Table
+
+# Per schema field type, the plain CSV shape the fast check accepts (everything else goes to
+# the schema): positive integers without sign or leading zeros, unquoted non-empty text
+# without NUL or undecodable bytes, and ISO datetimes in UTC with Z.
+_FAST_PATTERNS = {
+    Int32: r"([1-9][0-9]{0,9})",
+    Text: rf'([^",\r\n\x00\udc80-\udcff]{{1,{TEXT_MAX_LENGTH}}})',
+    UtcInstant: r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?Z)",
+}
 
 
 class RowChecker:
-    """Applies a table's Marshmallow schema to SourceRows."""
+    """Turns a table's input rows into staging records."""
 
     def __init__(self, table: Table):
         self.columns = table.columns
         self.schema = table.row_schema()
+        self._blanks = (None,) * len(table.columns)
+        kinds = [type(self.schema.fields[c]) for c in table.columns]
+        self._fast_line = re.compile(",".join(_FAST_PATTERNS[k] for k in kinds) + r"\r?\n?")
+        self._int_groups = [i for i, k in enumerate(kinds) if k is Int32]
+        self._text_groups = [i for i, k in enumerate(kinds) if k is Text]
+        self._time_groups = [i for i, k in enumerate(kinds) if k is UtcInstant]
 
     def check(self, row: SourceRow) -> tuple[tuple | None, list[str] | None]:
         """(values in column order, None) for a valid row, (None, reasons) for a bad one."""
@@ -27,3 +64,31 @@ class RowChecker:
         except ValidationError as error:
             return None, reasons_from(error)
         return tuple(loaded[name] for name in self.columns), None
+
+    def record(self, row: SourceRow) -> tuple:
+        """The staging record of a row, checked by the Marshmallow schema."""
+        values, reasons = self.check(row)
+        if reasons is None:
+            return (row.position, row.raw, None, *values)
+        return (row.position, printable(row.raw), json.dumps(reasons), *self._blanks)
+
+    def fast_record(self, position: int, line: str) -> tuple | None:
+        """The staging record of a plain, valid CSV line; None when the schema must decide."""
+        match = self._fast_line.fullmatch(line)
+        if match is None:
+            return None
+        values = match.groups()
+        for i in self._int_groups:
+            if len(values[i]) == 10 and int(values[i]) > INT32_MAX:
+                return None
+        for i in self._text_groups:
+            if not values[i].strip():
+                return None
+        for i in self._time_groups:
+            try:
+                dt.datetime.fromisoformat(values[i])
+            except ValueError:
+                return None
+        # Values go to COPY as the text they are; PostgreSQL reads them as the same numbers
+        # and instants the schema would produce.
+        return (position, line.rstrip("\r\n"), None, *values)
