@@ -307,3 +307,51 @@ def test_csv_is_read_incrementally():
     first_three = [next(records) for _ in range(3)]
     assert [r[0] for r in first_three] == [1, 2, 3]
     assert source.served < 64 * 1024
+
+
+def test_a_large_hire_load_sets_the_keys_aside_and_puts_them_back(client, sql):
+    from hrapi.ingest import BULK_ROWS
+
+    load_parents(client)
+    count = BULK_ROWS + 5000
+    lines = [f"{i},P{i},{HIRE},{1 + i % 3},{1 + i % 2}" for i in range(1, count + 1)]
+    lines[10] = f"11,Orphan,{HIRE},99,1"  # missing department
+    lines[20] = f"5,Duplicate,{HIRE},1,1"  # id 5 again
+    report = upload_csv(client, "hired_employees", "\n".join(lines) + "\n").get_json()
+    assert (report["received"], report["rejected"]) == (count, 2)
+    assert report["inserted"] == count - 2
+    keys = sql(
+        "SELECT conname, convalidated FROM pg_constraint"
+        " WHERE conrelid = 'hired_employees'::regclass AND contype = 'f' ORDER BY conname"
+    )
+    assert keys == [
+        ("hired_employees_department_id_fkey", True),
+        ("hired_employees_job_id_fkey", True),
+    ]
+    with pytest.raises(Exception, match="foreign key"):
+        sql("INSERT INTO hired_employees VALUES (999999, 'x', now(), 42, 1)")
+
+
+@pytest.mark.parametrize("multipart", [False, True])
+def test_loading_an_empty_table_directly_and_starting_over_through_staging(client, sql, multipart):
+    load_parents(client)
+    direct = f"1,Ann,{HIRE},1,1\n2,Bob,{HIRE},9,1\n3,Cy,{HIRE},1,8\n4,Di,{HIRE},2,2\n"
+    report = upload_csv(client, "hired_employees", direct, multipart=multipart).get_json()
+    assert (report["inserted"], report["rejected"]) == (2, 2)
+    assert reasons_by_line(report) == {
+        2: ["department_id: department 9 does not exist"],
+        3: ["job_id: job 8 does not exist"],
+    }
+    sql("TRUNCATE hired_employees")
+    # A repeated id: the direct way is refused by the primary key and the load starts over
+    # through staging, reading the input again; the report is the same as staging gives.
+    repeated = direct + f"4,Again,{HIRE},1,1\n5,Eve,{HIRE},3,3\n"
+    report = upload_csv(client, "hired_employees", repeated, multipart=multipart).get_json()
+    assert (report["received"], report["inserted"], report["rejected"]) == (6, 3, 3)
+    assert reasons_by_line(report)[5] == ["id: 4 already appears at line 4 of this load"]
+    assert sql("SELECT id, name FROM hired_employees ORDER BY id") == [
+        (1, "Ann"), (4, "Di"), (5, "Eve"),
+    ]  # fmt: skip
+    assert sql("SELECT count(*) FROM load_rejects WHERE load_id = %s", [report["load_id"]]) == [
+        (3,)
+    ]

@@ -1,2 +1,2 @@
--- Rows stream in through COPY: checked rows with their values, rejected ones with reasons.
-COPY {stage} (line, raw, reasons, {columns}) FROM STDIN
+-- Rows that passed the row check stream in through COPY.
+COPY {stage} (line, raw, {columns}) FROM STDIN

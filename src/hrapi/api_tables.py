@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 
 from flask import current_app, request
 from flask.views import MethodView
@@ -19,10 +18,9 @@ from hrapi.api_schemas import (
     PageArgs,
     RowsPageSchema,
 )
-from hrapi.csv_source import SourceRow, csv_records
+from hrapi.csv_source import CsvInput, JsonInput
 from hrapi.formats import csv_also, csv_response, wants_csv
 from hrapi.ingest import EmptyInput, Ingestor
-from hrapi.row_check import RowChecker
 from hrapi.tables import LOAD_ORDER, TABLES, Table
 
 blp = Blueprint(
@@ -33,7 +31,6 @@ blp = Blueprint(
 )
 
 CSV_MIMETYPES = ("text/csv", "application/csv", "text/plain")
-READ_BUFFER = 1 << 16
 ERRORS = {
     404: "Unknown table",
     413: "Body larger than HRAPI_MAX_UPLOAD_MB",
@@ -80,11 +77,13 @@ def table_or_404(name: str) -> Table:
     return table
 
 
-def _run_load(table: Table, records, **kwargs) -> dict:
+def _run_load(table: Table, data, **kwargs) -> dict:
     try:
-        report = _ingestor().load(table, records, **kwargs)
+        report = _ingestor().load(table, data, **kwargs)
     except EmptyInput:
         abort(422, message=f"No rows to load into {table.name}: the input is empty.")
+    finally:
+        data.close()
     request_log.note_load_id(report.load_id)
     return report.as_dict()
 
@@ -113,10 +112,6 @@ class _WholeBody(io.RawIOBase):
         return count
 
 
-def _body_lines(stream, expected: int | None):
-    return io.BufferedReader(_WholeBody(stream, expected), READ_BUFFER)
-
-
 @blp.route("/tables/<string:table>/upload")
 class TableUpload(MethodView):
     @blp.arguments(OnConflictArgs, location="query")
@@ -139,15 +134,14 @@ class TableUpload(MethodView):
                 abort(422, message="A multipart upload needs the CSV in a field named 'file'.")
             stream, filename = upload.stream, upload.filename
         elif request.mimetype in CSV_MIMETYPES:
-            stream, filename = _body_lines(request.stream, request.content_length), None
+            stream, filename = _WholeBody(request.stream, request.content_length), None
         else:
             abort(
                 415,
                 message="Send CSV as a text/csv body or as multipart/form-data field 'file'; "
                 f"got {request.mimetype or 'no content type'}.",
             )
-        records = csv_records(stream, target, RowChecker(target))
-        return _run_load(target, records, source="csv", filename=filename, **args)
+        return _run_load(target, CsvInput(stream, target), source="csv", filename=filename, **args)
 
 
 @blp.route("/uploads")
@@ -185,10 +179,9 @@ class MultiUpload(MethodView):
         reports = []
         for name in present:
             upload = request.files[name]
-            table = TABLES[name]
-            records = csv_records(upload.stream, table, RowChecker(table))
+            data = CsvInput(upload.stream, TABLES[name])
             reports.append(
-                _run_load(table, records, source="csv", filename=upload.filename, **args)
+                _run_load(TABLES[name], data, source="csv", filename=upload.filename, **args)
             )
         return {"reports": reports}
 
@@ -206,12 +199,7 @@ class TableBatch(MethodView):
         index and reasons and the rest are loaded, in one transaction.
         """
         target = table_or_404(table)
-        checker = RowChecker(target)
-        records = (
-            checker.record(SourceRow(index, json.dumps(row, ensure_ascii=False), row))
-            for index, row in enumerate(batch["rows"])
-        )
-        return _run_load(target, records, source="json", **args)
+        return _run_load(target, JsonInput(batch["rows"]), source="json", **args)
 
 
 @blp.before_request

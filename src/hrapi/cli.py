@@ -17,10 +17,9 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from hrapi import synthetic
 from hrapi.backups import BackupError
-from hrapi.csv_source import csv_records
+from hrapi.csv_source import CsvInput
 from hrapi.db import apply_schema
 from hrapi.ingest import EmptyInput
-from hrapi.row_check import RowChecker
 from hrapi.tables import LOAD_ORDER, TABLES
 
 
@@ -68,10 +67,10 @@ def seed(directory: Path, on_conflict: str) -> None:
             length=path.stat().st_size, label=f"{name:<16}", file=sys.stderr
         ) as progress:  # fmt: skip
             table = TABLES[name]
-            records = csv_records(_Progress(handle, progress.update), table, RowChecker(table))
+            data = CsvInput(_Progress(handle, progress.update), table)
             try:
                 report = ingestor.load(
-                    table, records, source="csv", filename=str(path), on_conflict=on_conflict
+                    table, data, source="csv", filename=str(path), on_conflict=on_conflict
                 )
             except EmptyInput:
                 click.echo(f"{path}: empty, skipped")
@@ -94,6 +93,15 @@ class _Progress(io.RawIOBase):
         count = self._handle.readinto(buffer)
         self._advance(count)
         return count
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._handle.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._handle.tell()
 
 
 def _print_summary(reports) -> None:

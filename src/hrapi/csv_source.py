@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -69,6 +71,13 @@ class _RecordLines:
 def csv_records(stream, table, checker, *, fast: bool = True) -> Iterator[tuple]:
     """Yield the staging record of every CSV record of a binary stream (see row_check)."""
     lines = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
+    try:
+        yield from _records(lines, table, checker, fast)
+    finally:
+        lines.detach()  # leave the stream open: a load may read it again
+
+
+def _records(lines, table, checker, fast: bool) -> Iterator[tuple]:
     fast_record = checker.fast_record if fast else None
     header = [c.lower() for c in table.columns]
     width = len(table.columns)
@@ -110,3 +119,96 @@ def csv_records(stream, table, checker, *, fast: bool = True) -> Iterator[tuple]
             # An empty field is a missing one: the schema then says which is required.
             data = {name: value for name, value in zip(table.columns, fields, strict=True) if value}
         yield checker.record(SourceRow(start, raw, data, problem))
+
+
+class CsvInput:
+    """A CSV body as loads read it: records on demand, and again from the start if needed.
+
+    A load that must start over (see ingest) reads the input a second time: a seekable file is
+    rewound; any other stream is copied to a temporary file as it is read, and a second
+    reading takes that copy and then the rest of the stream.
+    """
+
+    def __init__(self, stream, table):
+        self.table = table
+        self._stream = stream
+        self._seekable = _is_seekable(stream)
+        self._start = stream.tell() if self._seekable else 0
+        self._copy = None
+        self._reads = 0
+
+    def records(self, checker, *, fast: bool = True) -> Iterator[tuple]:
+        self._reads += 1
+        if self._seekable:
+            self._stream.seek(self._start)
+            source = self._stream
+        elif self._reads == 1:
+            self._copy = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+            source = io.BufferedReader(_Tee(self._stream, self._copy), READ_BUFFER)
+        else:
+            self._copy.seek(0)
+            source = io.BufferedReader(_Chain(self._copy, self._stream), READ_BUFFER)
+        return csv_records(source, self.table, checker, fast=fast)
+
+    def close(self) -> None:
+        if self._copy is not None:
+            self._copy.close()
+
+
+class JsonInput:
+    """A JSON batch's rows as loads read them (any number of times)."""
+
+    def __init__(self, rows: list):
+        self.rows = rows
+
+    def records(self, checker) -> Iterator[tuple]:
+        for index, row in enumerate(self.rows):
+            yield checker.record(SourceRow(index, json.dumps(row, ensure_ascii=False), row))
+
+    def close(self) -> None:
+        pass
+
+
+READ_BUFFER = 1 << 16
+
+
+def _is_seekable(stream) -> bool:
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+class _Tee(io.RawIOBase):
+    """Reads a stream and writes what it read to a copy."""
+
+    def __init__(self, stream, copy):
+        self._stream = stream
+        self._copy = copy
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = self._stream.readinto(buffer)
+        if count:
+            self._copy.write(memoryview(buffer)[:count])
+        return count
+
+
+class _Chain(io.RawIOBase):
+    """Reads one stream to its end, then another."""
+
+    def __init__(self, first, second):
+        self._streams = [first, second]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while self._streams:
+            count = self._streams[0].readinto(buffer)
+            if count:
+                return count
+            self._streams.pop(0)
+        return 0

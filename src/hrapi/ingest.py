@@ -4,11 +4,12 @@ One load is one transaction:
 
 1. the load is put on record in `loads` (committed on its own, so a load that dies is still
    listed, then marked failed);
-2. every input row is checked against the table's schema and streamed with COPY into a
-   temporary staging table, rejected rows with their reasons;
-3. set-based SQL (sql/ingest/) moves rejects to `load_rejects` (failed checks, ids repeated in
-   the load, missing departments or jobs, conflicts), drops rows stored already with the same
-   values, updates conflicts when asked, and inserts the rest;
+2. every input row has been checked against the table's schema (row_check); valid rows stream
+   with COPY into a temporary staging table, rejected ones into `load_rejects`;
+3. set-based SQL (sql/ingest/) moves more rejects to `load_rejects` (ids repeated in the load,
+   missing departments or jobs, conflicts), drops rows stored already with the same values,
+   updates conflicts when asked, and inserts the rest (large hire loads set the foreign keys
+   aside meanwhile and re-add them, see _foreign_keys_set_aside);
 4. the load's record is completed with its counts, in the same transaction as its data.
 
 If anything fails, the transaction rolls back: none of the load's rows, rejects or counts are
@@ -19,15 +20,18 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import time
-from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from itertools import chain
 
 import psycopg
+from psycopg import sql
 
 from hrapi.db import Database, DatabaseUnavailable
-from hrapi.sql_files import compose_per_table, load_group
+from hrapi.row_check import Rejected, RowChecker
+from hrapi.sql_files import compose_for_table, compose_per_table, load_group
 from hrapi.tables import Table
 
 log = logging.getLogger(__name__)
@@ -36,18 +40,33 @@ reject_log = logging.getLogger("hrapi.rejects")
 REPORT_REJECTS = 100  # rejects listed in a load report; all of them are in load_rejects
 LOG_RAW_CHARS = 200  # of a reject's raw text, in its log line
 MERGE_ATTEMPTS = 3  # a merge that meets a deadlock or serialization failure is retried
+REJECT_SPOOL_BYTES = 8 << 20  # rejected rows kept in memory up to this, then on disk
+BULK_ROWS = 50_000  # hire loads this large set the foreign keys aside while inserting
+DIRECT_TABLES = ("hired_employees",)  # loaded straight into the table when it is empty
+MISSING_PARENT = {  # worded as sql/ingest/reject_missing_references.sql words them
+    "department_id": "department_id: department {value} does not exist",
+    "job_id": "job_id: job {value} does not exist",
+}
 INGEST_STEPS = (
+    "tune_session",
     "create_stage",
     "copy_stage",
+    "copy_rejects",
     "lock_target",
-    "reject_checked",
+    "lock_parents",
+    "foreign_keys",
     "reject_duplicates",
     "reject_missing_references",
     "drop_unchanged",
     "reject_conflicts",
     "update_conflicts",
     "insert_new",
+    "target_is_empty",
+    "department_ids",
+    "job_ids",
+    "copy_target",
 )
+FOREIGN_KEY_STEPS = ("drop_foreign_key", "add_foreign_key")  # composed per constraint
 LOAD_QUERIES = (
     "create_load",
     "complete_load",
@@ -89,24 +108,27 @@ class Ingestor:
 
     def __init__(self, database: Database, sql_dir):
         self.database = database
-        self.steps = compose_per_table(load_group(sql_dir, "ingest", required=INGEST_STEPS))
+        templates = load_group(sql_dir, "ingest", required=INGEST_STEPS + FOREIGN_KEY_STEPS)
+        self.foreign_key_sql = {name: templates.pop(name) for name in FOREIGN_KEY_STEPS}
+        self.steps = compose_per_table(templates)
         self.loads_sql = load_group(sql_dir, "loads", required=LOAD_QUERIES)
 
     def load(
         self,
         table: Table,
-        records: Iterable[tuple],
+        data,
         *,
         source: str,
         filename: str | None = None,
         on_conflict: str = "reject",
     ) -> LoadReport:
-        """Load staging records (see row_check) into table in one transaction; the report.
+        """Load an input (csv_source.CsvInput or JsonInput) into table in one transaction.
 
         Raises EmptyInput (before anything is recorded) when there are no rows, and
         DatabaseUnavailable when the database goes away (nothing of the load is kept).
         """
-        records = iter(records)
+        checker = RowChecker(table)
+        records = iter(data.records(checker))
         first = next(records, None)
         if first is None:
             raise EmptyInput("no rows to load")
@@ -127,9 +149,16 @@ class Ingestor:
             report = LoadReport(load_id=load_id, table=table.name, status="running", source=source)
             try:
                 with conn.transaction():
-                    self._run(
-                        conn, table, records, report, on_conflict=on_conflict, started=started
-                    )
+                    if table.name in DIRECT_TABLES and self._direct(conn, table, records, report):
+                        self._finish(conn, report, started)
+                    else:
+                        if report.received:  # the direct way started, then gave way
+                            report = LoadReport(load_id, table.name, "running", source)
+                            records = data.records(checker)
+                        self._run(
+                            conn, table, records, report, on_conflict=on_conflict,
+                            started=started,
+                        )  # fmt: skip
             except BaseException as exc:
                 report.duration_ms = _ms_since(started)
                 self._mark_failed(conn, report, exc)
@@ -141,9 +170,8 @@ class Ingestor:
             report.updated, report.unchanged, report.rejected, report.duration_ms,
         )  # fmt: skip
         for reject in report.rejects:
-            reject_log.info(
-                "reject load_id=%s %s", report.load_id, json.dumps(reject, ensure_ascii=False)
-            )
+            shown = {**reject, "raw": reject["raw"][:LOG_RAW_CHARS]}
+            reject_log.info("reject load_id=%s %s", report.load_id, json.dumps(shown))
         if report.rejected > len(report.rejects):
             reject_log.info(
                 "reject load_id=%s and %s more: GET /api/v1/loads/%s/rejects",
@@ -158,11 +186,17 @@ class Ingestor:
             "table": table.name,
             "position": "line" if report.source == "csv" else "index",
         }
+        conn.execute(steps["tune_session"])
         conn.execute(steps["create_stage"])
+        rejects = _RejectSpool()
         with conn.cursor().copy(steps["copy_stage"]) as copy:
             for record in records:
-                copy.write_row(record)
                 report.received += 1
+                if type(record) is Rejected:
+                    rejects.add(record)
+                else:
+                    copy.write_row(record)
+        rejects.copy_into(conn, steps["copy_rejects"], report.load_id)
         for attempt in range(1, MERGE_ATTEMPTS + 1):
             try:
                 with conn.transaction():  # a savepoint: a retry starts from the staged rows
@@ -174,16 +208,67 @@ class Ingestor:
                 log.warning("load load_id=%s merge attempt %s hit a deadlock; retrying",
                             report.load_id, attempt)  # fmt: skip
                 time.sleep(0.05 * attempt)
+        self._finish(conn, report, started)
+
+    def _finish(self, conn, report: LoadReport, started: float) -> None:
+        """Complete the load's record (in its transaction) and list its first rejects."""
         report.status = "completed"
         report.duration_ms = _ms_since(started)
         conn.execute(self.loads_sql["complete_load"], asdict(report))
+        position = "line" if report.source == "csv" else "index"
         report.rejects = [
-            {params["position"]: line, "raw": raw, "reasons": reasons}
+            {position: line, "raw": raw, "reasons": reasons}
             for line, raw, reasons in conn.execute(
                 self.loads_sql["list_rejects"],
                 {"load_id": report.load_id, "after": -1, "limit": REPORT_REJECTS},
             )
         ]
+
+    def _direct(self, conn, table: Table, records, report: LoadReport) -> bool:
+        """Load an empty table straight from the stream, with no staging: True if done.
+
+        When the table is empty there is nothing to be unchanged or in conflict with, and
+        departments and jobs are few: with the parents locked, missing references are found
+        in Python, and rows COPY straight into the table with its foreign keys set aside (see
+        _foreign_keys_set_aside). An id repeated in the input makes the primary key refuse the
+        COPY; then nothing of this attempt is kept and the caller loads through staging,
+        which words that reject.
+        """
+        steps = self.steps[table.name]
+        params = {"load_id": report.load_id, "table": table.name}
+        conn.execute(steps["tune_session"])
+        conn.execute(steps["lock_target"], params)
+        if not conn.execute(steps["target_is_empty"]).fetchone()[0]:
+            return False
+        conn.execute(steps["lock_parents"])
+        parents = {
+            column: _either_form(conn.execute(steps[query]).fetchall())
+            for column, query in (("department_id", "department_ids"), ("job_id", "job_ids"))
+        }
+        at = {column: 2 + table.columns.index(column) for column in parents}  # in a record
+        try:
+            with conn.transaction(), self._foreign_keys_set_aside(conn, table):
+                rejects = _RejectSpool()
+                with conn.cursor().copy(steps["copy_target"]) as copy:
+                    for record in records:
+                        report.received += 1
+                        if type(record) is not Rejected:
+                            missing = [
+                                MISSING_PARENT[column].format(value=record[at[column]])
+                                for column, ids in parents.items()
+                                if record[at[column]] not in ids
+                            ]
+                            if not missing:
+                                copy.write_row(record[2:])
+                                continue
+                            record = Rejected(record[0], record[1], missing)  # noqa: PLW2901
+                        rejects.add(record)
+                report.rejected = rejects.copy_into(conn, steps["copy_rejects"], report.load_id)
+                report.inserted = report.received - report.rejected
+        except psycopg.errors.UniqueViolation:
+            log.info("load load_id=%s repeats an id; loading through staging", report.load_id)
+            return False
+        return True
 
     def _merge(self, conn, table, report: LoadReport, *, params: dict, on_conflict: str) -> None:
         """Staged rows into the table, set-based; fills the report's counts."""
@@ -192,8 +277,10 @@ class Ingestor:
         def run(step: str) -> int:
             return conn.execute(steps[step], params).rowcount
 
+        bulk = report.received >= BULK_ROWS and table.name == "hired_employees"
         run("lock_target")
-        run("reject_checked")
+        if bulk:
+            run("lock_parents")
         run("reject_duplicates")
         if table.name == "hired_employees":
             run("reject_missing_references")
@@ -201,11 +288,41 @@ class Ingestor:
         report.updated = run("update_conflicts") if on_conflict == "update" else 0
         if on_conflict != "update":
             run("reject_conflicts")
-        report.inserted = run("insert_new")
+        if bulk:
+            with self._foreign_keys_set_aside(conn, table):
+                report.inserted = run("insert_new")
+        else:
+            report.inserted = run("insert_new")
         report.rejected = conn.execute(self.loads_sql["count_rejects"], params).fetchone()[0]
         accounted = report.inserted + report.updated + report.unchanged + report.rejected
         if accounted != report.received:
             raise RuntimeError(f"load {report.load_id}: {report.received} rows in, {accounted} out")
+
+    @contextmanager
+    def _foreign_keys_set_aside(self, conn, table: Table):
+        """Insert without per-row foreign-key probes, then re-add (and so re-check) the keys.
+
+        Why this is safe: the parents are locked in SHARE mode (lock_parents) before missing
+        references are rejected, so no concurrent writer can remove a parent the staged rows
+        need; dropping a key locks the table against every other session until commit, so
+        nobody ever sees it without its keys; and re-adding a key makes PostgreSQL validate
+        every row. If anything fails, the transaction rolls back with the keys in place.
+        """
+        keys = conn.execute(self.steps[table.name]["foreign_keys"], {"table": table.name})
+        keys = keys.fetchall()
+        for name, _definition in keys:
+            conn.execute(self._foreign_key_step("drop_foreign_key", table, name))
+        yield
+        for name, definition in keys:
+            conn.execute(self._foreign_key_step("add_foreign_key", table, name, definition))
+
+    def _foreign_key_step(self, step: str, table: Table, name: str, definition: str = ""):
+        return compose_for_table(
+            self.foreign_key_sql[step],
+            table,
+            constraint=sql.Identifier(name),
+            definition=sql.SQL(definition),  # from pg_get_constraintdef, not from a request
+        )
 
     def _mark_failed(self, conn, report: LoadReport, exc: BaseException) -> None:
         """Record the failure if the database still answers; else the next load's sweep will."""
@@ -221,6 +338,36 @@ class Ingestor:
                 )  # fmt: skip
         except (psycopg.Error, DatabaseUnavailable):
             log.warning("could not mark load %s failed now; it will be swept", report.load_id)
+
+
+class _RejectSpool:
+    """Rejected rows wait here (in memory, then on disk) while the good ones stream by COPY:
+    one connection runs one COPY at a time."""
+
+    def __init__(self):
+        self._file = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by copy_into
+            max_size=REJECT_SPOOL_BYTES, mode="w+"
+        )
+        self.count = 0
+
+    def add(self, reject: Rejected) -> None:
+        self._file.write(json.dumps(reject) + "\n")
+        self.count += 1
+
+    def copy_into(self, conn, copy_sql, load_id: int) -> int:
+        """COPY the spooled rejects into load_rejects; returns how many."""
+        self._file.seek(0)
+        with conn.cursor().copy(copy_sql) as copy:
+            for line in self._file:
+                position, raw, reasons = json.loads(line)
+                copy.write_row((load_id, position, raw, json.dumps(reasons)))
+        self._file.close()
+        return self.count
+
+
+def _either_form(ids) -> frozenset:
+    """Parent ids as integers and as their text: a record holds one or the other."""
+    return frozenset(i for (value,) in ids for i in (value, str(value)))
 
 
 def _ms_since(started: float) -> int:

@@ -1,7 +1,7 @@
-"""Checking rows against the data dictionary, and the staging records they become.
+"""Checking rows against the data dictionary, and the records they become.
 
-A staging record is `(position, raw, reasons, *values)`: reasons (JSON text) is None for a
-valid row, and the values are None for a rejected one.
+A valid row becomes a staging record `(position, raw, *values)`; a rejected one becomes a
+`Rejected(position, raw, reasons)`, reasons being a list of "field: message" lines.
 
 Two checks, one truth. `record()` applies the table's Marshmallow schema (row_schemas): it is
 the data dictionary and words every reason. `fast_record()` is derived from the same schema
@@ -14,14 +14,13 @@ generated corpus that whatever it accepts, the schema accepts with the same valu
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
+from typing import NamedTuple
 
 from marshmallow import ValidationError
 
 from hrapi.csv_source import SourceRow, printable
 from hrapi.row_schemas import (
-    INT32_MAX,
     TEXT_MAX_LENGTH,
     Int32,
     Text,
@@ -30,11 +29,20 @@ from hrapi.row_schemas import (
 )
 from hrapi.tables import Table
 
+
+class Rejected(NamedTuple):
+    """A row that breaks a rule: where it was, its raw text (storable), and why."""
+
+    position: int
+    raw: str
+    reasons: list[str]
+
+
 # Per schema field type, the plain CSV shape the fast check accepts (everything else goes to
 # the schema): positive integers without sign or leading zeros, unquoted non-empty text
 # without NUL or undecodable bytes, and ISO datetimes in UTC with Z.
 _FAST_PATTERNS = {
-    Int32: r"([1-9][0-9]{0,9})",
+    Int32: r"([1-9][0-9]{0,8})",  # ten digits may pass 2147483647: the schema decides
     Text: rf'([^",\r\n\x00\udc80-\udcff]{{1,{TEXT_MAX_LENGTH}}})',
     UtcInstant: r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?Z)",
 }
@@ -46,10 +54,8 @@ class RowChecker:
     def __init__(self, table: Table):
         self.columns = table.columns
         self.schema = table.row_schema()
-        self._blanks = (None,) * len(table.columns)
         kinds = [type(self.schema.fields[c]) for c in table.columns]
         self._fast_line = re.compile(",".join(_FAST_PATTERNS[k] for k in kinds) + r"\r?\n?")
-        self._int_groups = [i for i, k in enumerate(kinds) if k is Int32]
         self._text_groups = [i for i, k in enumerate(kinds) if k is Text]
         self._time_groups = [i for i, k in enumerate(kinds) if k is UtcInstant]
 
@@ -66,11 +72,11 @@ class RowChecker:
         return tuple(loaded[name] for name in self.columns), None
 
     def record(self, row: SourceRow) -> tuple:
-        """The staging record of a row, checked by the Marshmallow schema."""
+        """The staging record of a row, or its Rejected, by the Marshmallow schema."""
         values, reasons = self.check(row)
         if reasons is None:
-            return (row.position, row.raw, None, *values)
-        return (row.position, printable(row.raw), json.dumps(reasons), *self._blanks)
+            return (row.position, row.raw, *values)
+        return Rejected(row.position, printable(row.raw), reasons)
 
     def fast_record(self, position: int, line: str) -> tuple | None:
         """The staging record of a plain, valid CSV line; None when the schema must decide."""
@@ -78,9 +84,6 @@ class RowChecker:
         if match is None:
             return None
         values = match.groups()
-        for i in self._int_groups:
-            if len(values[i]) == 10 and int(values[i]) > INT32_MAX:
-                return None
         for i in self._text_groups:
             if not values[i].strip():
                 return None
@@ -91,4 +94,4 @@ class RowChecker:
                 return None
         # Values go to COPY as the text they are; PostgreSQL reads them as the same numbers
         # and instants the schema would produce.
-        return (position, line.rstrip("\r\n"), None, *values)
+        return (position, line.rstrip("\r\n"), *values)

@@ -47,12 +47,13 @@ def _without_comments(text: str) -> str:
     )
 
 
-def compose_for_table(template: str, table: Table) -> sql.Composed:
+def compose_for_table(template: str, table: Table, **extra: sql.Composable) -> sql.Composed:
     """Fill a template's identifiers for one table of the fixed map.
 
     `{target}` the table, `{stage}` the staging table, `{columns}` all columns, and
     `{target_columns}`/`{stage_columns}` the same qualified with `t.`/`s.`; the `value_`
-    variants leave out `id`.
+    variants leave out `id`. `extra` fills any other placeholder (from the catalog, never
+    from request text).
     """
 
     def cols(prefix: str | None, names) -> sql.Composed:
@@ -69,6 +70,7 @@ def compose_for_table(template: str, table: Table) -> sql.Composed:
         stage_columns=cols("s", table.columns),
         value_columns=cols(None, values),
         stage_value_columns=cols("s", values),
+        **extra,
     )
 
 
