@@ -68,17 +68,17 @@ class _RecordLines:
         return "".join(self.taken).rstrip("\r\n")
 
 
-def csv_records(stream, table, checker, *, fast: bool = True) -> Iterator[tuple]:
+def csv_records(stream, table, checker) -> Iterator[tuple]:
     """Yield the staging record of every CSV record of a binary stream (see row_check)."""
     lines = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
     try:
-        yield from _records(lines, table, checker, fast)
+        yield from _records(lines, table, checker)
     finally:
         lines.detach()  # leave the stream open: a load may read it again
 
 
-def _records(lines, table, checker, fast: bool) -> Iterator[tuple]:
-    fast_record = checker.fast_record if fast else None
+def _records(lines, table, checker) -> Iterator[tuple]:
+    fast_record = checker.fast_record if checker.fast else None
     header = [c.lower() for c in table.columns]
     width = len(table.columns)
     line_number = 0
@@ -137,7 +137,7 @@ class CsvInput:
         self._copy = None
         self._reads = 0
 
-    def records(self, checker, *, fast: bool = True) -> Iterator[tuple]:
+    def records(self, checker) -> Iterator[tuple]:
         self._reads += 1
         if self._seekable:
             self._stream.seek(self._start)
@@ -148,7 +148,7 @@ class CsvInput:
         else:
             self._copy.seek(0)
             source = io.BufferedReader(_Chain(self._copy, self._stream), READ_BUFFER)
-        return csv_records(source, self.table, checker, fast=fast)
+        return csv_records(source, self.table, checker)
 
     def close(self) -> None:
         if self._copy is not None:

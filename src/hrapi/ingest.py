@@ -245,7 +245,9 @@ class Ingestor:
             column: _either_form(conn.execute(steps[query]).fetchall())
             for column, query in (("department_id", "department_ids"), ("job_id", "job_ids"))
         }
-        at = {column: 2 + table.columns.index(column) for column in parents}  # in a record
+        department_at = 2 + table.columns.index("department_id")  # in a staging record
+        job_at = 2 + table.columns.index("job_id")
+        departments, jobs = parents["department_id"], parents["job_id"]
         try:
             with conn.transaction(), self._foreign_keys_set_aside(conn, table):
                 rejects = _RejectSpool()
@@ -253,15 +255,13 @@ class Ingestor:
                     for record in records:
                         report.received += 1
                         if type(record) is not Rejected:
-                            missing = [
-                                MISSING_PARENT[column].format(value=record[at[column]])
-                                for column, ids in parents.items()
-                                if record[at[column]] not in ids
-                            ]
-                            if not missing:
+                            if record[department_at] in departments and record[job_at] in jobs:
                                 copy.write_row(record[2:])
                                 continue
-                            record = Rejected(record[0], record[1], missing)  # noqa: PLW2901
+                            record = Rejected(  # noqa: PLW2901
+                                record[0], record[1], _missing_parents(record, department_at,
+                                                                       job_at, parents),
+                            )  # fmt: skip
                         rejects.add(record)
                 report.rejected = rejects.copy_into(conn, steps["copy_rejects"], report.load_id)
                 report.inserted = report.received - report.rejected
@@ -363,6 +363,15 @@ class _RejectSpool:
                 copy.write_row((load_id, position, raw, json.dumps(reasons)))
         self._file.close()
         return self.count
+
+
+def _missing_parents(record, department_at: int, job_at: int, parents: dict) -> list[str]:
+    checks = (("department_id", department_at), ("job_id", job_at))
+    return [
+        MISSING_PARENT[column].format(value=record[at])
+        for column, at in checks
+        if record[at] not in parents[column]
+    ]
 
 
 def _either_form(ids) -> frozenset:
