@@ -1,13 +1,11 @@
 -- Departments that hired more than the mean number of hires per department in one year (UTC).
 -- The mean is over all departments: one without hires that year counts as zero. One row per
 -- department above the mean, each carrying the mean; a single row with NULLs when none is.
+-- Reads the hire_counts summary (sql/schema/002); equal to sql/insights_reference's plain query.
 WITH hired AS (
-    SELECT d.id, d.department, count(h.id) AS hired
+    SELECT d.id, d.department, coalesce(sum(c.hires), 0) AS hired
     FROM departments d
-    LEFT JOIN hired_employees h
-           ON h.department_id = d.id
-          AND h.datetime >= make_timestamptz(%(year)s, 1, 1, 0, 0, 0, 'UTC')
-          AND h.datetime < make_timestamptz(%(year)s + 1, 1, 1, 0, 0, 0, 'UTC')
+    LEFT JOIN hire_counts c ON c.department_id = d.id AND c.year = %(year)s
     GROUP BY d.id, d.department
 ), mean AS (
     SELECT coalesce(avg(hired), 0) AS mean FROM hired

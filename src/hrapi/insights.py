@@ -22,9 +22,13 @@ QUARTERS = ("Q1", "Q2", "Q3", "Q4")
 
 
 class Insights:
-    def __init__(self, database: Database, sql_dir):
+    """Runs the insight queries: `sql/insights` (summary-based, what the API serves), or with
+    group="insights_reference" the plain queries over hired_employees they must equal."""
+
+    def __init__(self, database: Database, sql_dir, group: str = "insights"):
         self.database = database
-        self.sql = load_group(sql_dir, "insights", required=QUERIES)
+        self.group = group
+        self.sql = load_group(sql_dir, group, required=QUERIES)
 
     def check_queries(self) -> None:
         """Plan every query once; raise SqlFilesError naming a broken one."""
@@ -38,7 +42,9 @@ class Insights:
                         with conn.transaction():
                             conn.execute("EXPLAIN " + self.sql[name], {"year": 2021})
                     except psycopg.Error as exc:
-                        raise SqlFilesError(f"sql/insights/{name}.sql is broken: {exc}") from exc
+                        raise SqlFilesError(
+                            f"sql/{self.group}/{name}.sql is broken: {exc}"
+                        ) from exc
         except DatabaseUnavailable as exc:
             log.warning("insight queries not checked (database unavailable): %s", exc)
 

@@ -1,0 +1,63 @@
+"""The hire_counts summary behind the insights stays exact under every way of writing hires.
+
+After each write (direct and staged uploads, batches, on_conflict=update, restores, and plain
+SQL), both insights equal the plain reference queries over hired_employees.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from hrapi import synthetic
+from hrapi.insights import Insights
+from tests.helpers import batch, upload_csv
+
+YEARS = (2020, 2021, 2022)
+
+
+@pytest.fixture
+def reference(app, settings):
+    return Insights(app.extensions["hrapi.db"], settings.sql_dir, group="insights_reference")
+
+
+def assert_summary_matches(client, reference):
+    for year in YEARS:
+        served = client.get(f"/api/v1/insights/hires-by-quarter?year={year}").get_json()
+        assert served["rows"] == reference.hires_by_quarter(year), year
+        served = client.get(f"/api/v1/insights/departments-above-mean?year={year}").get_json()
+        mean, rows = reference.departments_above_mean(year)
+        assert (served["mean"], served["rows"]) == (mean, rows), year
+
+
+def test_every_write_path_keeps_the_summary_exact(client, sql, reference, tmp_path):
+    paths = synthetic.generate(tmp_path, hires=800, seed=21)
+    data = {name: (path.open("rb"), path.name) for name, path in paths.items()}
+    client.post("/api/v1/uploads", data=data, content_type="multipart/form-data")  # direct
+    assert sql("SELECT sum(hires) FROM hire_counts")[0][0] > 700
+    assert_summary_matches(client, reference)
+
+    more = "".join(f"{i},New {i},2021-0{1 + i % 9}-15T12:00:00Z,{1 + i % 12},{1 + i % 180}\n"
+                   for i in range(5000, 5300))  # fmt: skip
+    upload_csv(client, "hired_employees", more)  # staged: the table is not empty
+    assert_summary_matches(client, reference)
+
+    rows = [{"id": i, "name": "Batch", "datetime": "2022-11-30T23:59:59-05:00",
+             "department_id": 2, "job_id": 3} for i in range(6000, 6100)]  # fmt: skip
+    batch(client, "hired_employees", rows)
+    assert_summary_matches(client, reference)
+
+    moved = [{**row, "datetime": "2020-02-02T02:02:02Z", "department_id": 5} for row in rows[:40]]
+    batch(client, "hired_employees", moved, on_conflict="update")
+    assert_summary_matches(client, reference)
+
+    backup = client.post("/api/v1/tables/hired_employees/backups").get_json()
+    sql("DELETE FROM hired_employees WHERE id % 7 = 0")
+    sql("UPDATE hired_employees SET department_id = 1 WHERE id % 11 = 0")
+    assert_summary_matches(client, reference)
+
+    client.post("/api/v1/tables/hired_employees/restore", json={"backup": backup["name"]})
+    assert_summary_matches(client, reference)
+
+    sql("TRUNCATE hired_employees")
+    assert sql("SELECT count(*) FROM hire_counts") == [(0,)]
+    assert_summary_matches(client, reference)
