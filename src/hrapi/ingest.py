@@ -22,6 +22,7 @@ import json
 import logging
 import tempfile
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from itertools import chain
@@ -65,6 +66,11 @@ INGEST_STEPS = (
     "department_ids",
     "job_ids",
     "copy_target",
+    "pause_hire_counts",
+    "resume_hire_counts",
+    "create_counts_stage",
+    "copy_counts_stage",
+    "add_counts",
 )
 FOREIGN_KEY_STEPS = ("drop_foreign_key", "add_foreign_key")  # composed per constraint
 LOAD_QUERIES = (
@@ -247,9 +253,12 @@ class Ingestor:
         }
         department_at = 2 + table.columns.index("department_id")  # in a staging record
         job_at = 2 + table.columns.index("job_id")
+        datetime_at = 2 + table.columns.index("datetime")
+        months: Counter = Counter()  # (year-month text, department, job) -> hires
         departments, jobs = parents["department_id"], parents["job_id"]
         try:
             with conn.transaction(), self._foreign_keys_set_aside(conn, table):
+                conn.execute(steps["pause_hire_counts"])
                 rejects = _RejectSpool()
                 with conn.cursor().copy(steps["copy_target"]) as copy:
                     for record in records:
@@ -257,12 +266,16 @@ class Ingestor:
                         if type(record) is not Rejected:
                             if record[department_at] in departments and record[job_at] in jobs:
                                 copy.write_row(record[2:])
+                                months[_month(record[datetime_at]), record[department_at],
+                                       record[job_at]] += 1  # fmt: skip
                                 continue
                             record = Rejected(  # noqa: PLW2901
                                 record[0], record[1], _missing_parents(record, department_at,
                                                                        job_at, parents),
                             )  # fmt: skip
                         rejects.add(record)
+                conn.execute(steps["resume_hire_counts"])
+                self._add_counts(conn, steps, months)
                 report.rejected = rejects.copy_into(conn, steps["copy_rejects"], report.load_id)
                 report.inserted = report.received - report.rejected
         except psycopg.errors.UniqueViolation:
@@ -297,6 +310,19 @@ class Ingestor:
         accounted = report.inserted + report.updated + report.unchanged + report.rejected
         if accounted != report.received:
             raise RuntimeError(f"load {report.load_id}: {report.received} rows in, {accounted} out")
+
+    @staticmethod
+    def _add_counts(conn, steps, months: Counter) -> None:
+        """Add a direct load's hires per UTC year, quarter, department and job to hire_counts."""
+        quarters: Counter = Counter()
+        for (month, department, job), hires in months.items():
+            year, month_number = int(month[:-3]), int(month[-2:])
+            quarters[year, int(department), int(job), (month_number - 1) // 3 + 1] += hires
+        conn.execute(steps["create_counts_stage"])
+        with conn.cursor().copy(steps["copy_counts_stage"]) as copy:
+            for key, hires in quarters.items():
+                copy.write_row((*key, hires))
+        conn.execute(steps["add_counts"])
 
     @contextmanager
     def _foreign_keys_set_aside(self, conn, table: Table):
@@ -372,6 +398,14 @@ def _missing_parents(record, department_at: int, job_at: int, parents: dict) -> 
         for column, at in checks
         if record[at] not in parents[column]
     ]
+
+
+def _month(instant) -> str:
+    """'YYYY-MM' in UTC of a checked datetime: the text of the fast check (always ...Z) or a
+    UTC datetime from the schema."""
+    if type(instant) is str:
+        return instant[:7]
+    return f"{instant.year:04d}-{instant.month:02d}"
 
 
 def _either_form(ids) -> frozenset:

@@ -1,0 +1,1 @@
+ALTER TABLE hired_employees ENABLE TRIGGER hire_counts_insert
