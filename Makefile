@@ -35,6 +35,9 @@ seed: install
 backup: install
 	$(BIN)/hrapi backup
 
+bench: install
+	$(BIN)/python -m tests.benchmark
+
 fixtures: install
 	$(BIN)/hrapi generate-fixtures fixtures
 

@@ -95,3 +95,37 @@ def test_postgresql_reads_fast_path_text_as_the_schema_values(sql):
             continue
         slow = records(f"1,Ann,{when},1,1\n", table, fast=False)[0]
         assert sql("SELECT %s::timestamptz = %s", [fast[4], slow[4]]) == [(True,)]
+
+
+JSON_VALUES = [1, 7, 2147483647, 2147483648, 0, -1, True, False, None, 1.0, 1.5, "7", "007",
+               "x", "", " ", "\u00a0", "a\x00b", "x" * 1000, "x" * 1001, [], {}, [1], {"a": 1},
+               "2021-11-07T02:48:42Z", "2021-11-07T02:48:42.5Z", "2021-11-07T02:48:42+02:00",
+               "2021-11-07T02:48:42", "2021-02-30T00:00:00Z", "2021-11-07", 1636253322,
+               "Émile", "quote\"and,comma"]  # fmt: skip
+
+
+def json_corpus_row(rng: random.Random, table):
+    plain = {"id": rng.randrange(1, 10**6), "department": "Sales", "job": "Clerk",
+             "name": "Ann", "datetime": "2021-03-04T05:06:07Z", "department_id": 3,
+             "job_id": 9}  # fmt: skip
+    row = {c: plain[c] if rng.random() < 0.6 else rng.choice(JSON_VALUES) for c in table.columns}
+    if rng.random() < 0.05:
+        row.pop(rng.choice(table.columns))
+    if rng.random() < 0.05:
+        row["extra"] = 1
+    if rng.random() < 0.02:
+        return rng.choice([None, [], "row", 5])
+    return row
+
+
+@pytest.mark.parametrize("table_name", list(TABLES))
+def test_fast_and_schema_paths_agree_on_json_rows(table_name):
+    table = TABLES[table_name]
+    rng = random.Random(f"json-{table_name}")
+    rows = [json_corpus_row(rng, table) for _ in range(8_000)]
+    fast = [RowChecker(table).json_record(i, row) for i, row in enumerate(rows)]
+    plain = [RowChecker(table, fast=False).json_record(i, row) for i, row in enumerate(rows)]
+    assert sum(1 for r in fast if not isinstance(r, Rejected)) > 800
+    assert sum(1 for r in plain if isinstance(r, Rejected)) > 800
+    for a, b in zip(fast, plain, strict=True):
+        assert normalised(a, table) == normalised(b, table)

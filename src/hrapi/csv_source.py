@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from hrapi.row_schemas import NOT_UTF8
+
 CSV_FIELD_LIMIT = 1 << 20  # characters; a longer field is a per-row reject, not a crash
 RAW_KEEP = 10_000  # characters of a rejected record's raw text that are stored
-_NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
 csv.field_size_limit(CSV_FIELD_LIMIT)
 
@@ -38,7 +37,7 @@ class SourceRow:
 
 def printable(raw: str) -> str:
     """Raw text as PostgreSQL can store it: undecodable bytes as \\xNN, NUL as \\x00."""
-    if _NOT_UTF8.search(raw):
+    if NOT_UTF8.search(raw):
         raw = raw.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     if "\x00" in raw:
         raw = raw.replace("\x00", "\\x00")
@@ -107,7 +106,7 @@ def _records(lines, table, checker) -> Iterator[tuple]:
             if first and [f.strip().lower() for f in fields] == header:
                 first = False
                 continue
-            if _NOT_UTF8.search(raw):
+            if NOT_UTF8.search(raw):
                 problem = "line is not valid UTF-8"
             elif len(fields) != width:
                 problem = f"expected {width} fields ({','.join(table.columns)}), got {len(fields)}"
@@ -163,7 +162,7 @@ class JsonInput:
 
     def records(self, checker) -> Iterator[tuple]:
         for index, row in enumerate(self.rows):
-            yield checker.record(SourceRow(index, json.dumps(row, ensure_ascii=False), row))
+            yield checker.json_record(index, row)
 
     def close(self) -> None:
         pass

@@ -41,7 +41,7 @@ reject_log = logging.getLogger("hrapi.rejects")
 REPORT_REJECTS = 100  # rejects listed in a load report; all of them are in load_rejects
 LOG_RAW_CHARS = 200  # of a reject's raw text, in its log line
 MERGE_ATTEMPTS = 3  # a merge that meets a deadlock or serialization failure is retried
-REJECT_SPOOL_BYTES = 8 << 20  # rejected rows kept in memory up to this, then on disk
+REJECT_SPOOL_BYTES = 1 << 20  # rejected rows kept in memory up to this, then on disk
 BULK_ROWS = 50_000  # hire loads this large set the foreign keys aside while inserting
 DIRECT_TABLES = ("hired_employees",)  # loaded straight into the table when it is empty
 MISSING_PARENT = {  # worded as sql/ingest/reject_missing_references.sql words them
@@ -53,6 +53,7 @@ INGEST_STEPS = (
     "create_stage",
     "copy_stage",
     "copy_rejects",
+    "analyze_stage",
     "lock_target",
     "lock_parents",
     "foreign_keys",
@@ -66,6 +67,7 @@ INGEST_STEPS = (
     "department_ids",
     "job_ids",
     "copy_target",
+    "analyze_target",
     "pause_hire_counts",
     "resume_hire_counts",
     "create_counts_stage",
@@ -203,6 +205,7 @@ class Ingestor:
                 else:
                     copy.write_row(record)
         rejects.copy_into(conn, steps["copy_rejects"], report.load_id)
+        conn.execute(steps["analyze_stage"])
         for attempt in range(1, MERGE_ATTEMPTS + 1):
             try:
                 with conn.transaction():  # a savepoint: a retry starts from the staged rows
@@ -281,6 +284,7 @@ class Ingestor:
         except psycopg.errors.UniqueViolation:
             log.info("load load_id=%s repeats an id; loading through staging", report.load_id)
             return False
+        conn.execute(steps["analyze_target"])
         return True
 
     def _merge(self, conn, table, report: LoadReport, *, params: dict, on_conflict: str) -> None:

@@ -16,7 +16,7 @@ INT32_MAX = 2_147_483_647
 TEXT_MAX_LENGTH = 1000
 _CANONICAL_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
 # Bytes that were not UTF-8 show up as lone surrogates (decoded with "surrogateescape").
-_SURROGATE = re.compile("[\udc80-\udcff]")
+NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
 
 class Int32(fields.Field):
@@ -67,7 +67,7 @@ class Text(fields.String):
             raise self.make_error("too_long")
         if "\x00" in text:
             raise self.make_error("nul")
-        if _SURROGATE.search(text):
+        if NOT_UTF8.search(text):
             raise self.make_error("encoding")
         return text
 
