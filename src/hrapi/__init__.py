@@ -19,6 +19,7 @@ from hrapi import (
     api_tables,
     auth,
     cli,
+    dashboard,
     docs,
     embedded_db,
     errors,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (docs.blp, api_tables.blp, api_loads.blp, api_insights.blp, api_backups.blp):
         api.register_blueprint(blueprint)
     auth.init_app(app, api, settings.api_key)
+    app.register_blueprint(dashboard.bp)
     docs.init_app(app)
     errors.init_app(app, api)
     request_log.init_app(app)
@@ -89,5 +91,6 @@ def _add_services(app: Flask, database: Database, settings: Settings) -> None:
 _API_DESCRIPTION = (
     "HR data migration API: load departments, jobs and hired_employees from CSV files or JSON "
     "batches (every row checked against the data dictionary; bad rows rejected and logged), "
-    "read the stakeholders' insights, and back tables up to AVRO."
+    "read the stakeholders' insights, and back tables up to AVRO. The insights as charts: "
+    "[the stakeholder dashboard](/dashboard)."
 )
