@@ -257,7 +257,7 @@ class Ingestor:
         department_at = 2 + table.columns.index("department_id")  # in a staging record
         job_at = 2 + table.columns.index("job_id")
         datetime_at = 2 + table.columns.index("datetime")
-        months: Counter = Counter()  # (year-month text, department, job) -> hires
+        months: dict = {}  # (UTC "YYYY-MM", department, job) -> hires
         departments, jobs = parents["department_id"], parents["job_id"]
         try:
             with conn.transaction(), self._foreign_keys_set_aside(conn, table):
@@ -267,10 +267,13 @@ class Ingestor:
                     for record in records:
                         report.received += 1
                         if type(record) is not Rejected:
-                            if record[department_at] in departments and record[job_at] in jobs:
+                            department, job = record[department_at], record[job_at]
+                            if department in departments and job in jobs:
                                 copy.write_row(record[2:])
-                                months[_month(record[datetime_at]), record[department_at],
-                                       record[job_at]] += 1  # fmt: skip
+                                when = record[datetime_at]
+                                key = (when[:7] if type(when) is str else _month(when),
+                                       department, job)  # fmt: skip
+                                months[key] = months.get(key, 0) + 1
                                 continue
                             record = Rejected(  # noqa: PLW2901
                                 record[0], record[1], _missing_parents(record, department_at,
@@ -316,7 +319,7 @@ class Ingestor:
             raise RuntimeError(f"load {report.load_id}: {report.received} rows in, {accounted} out")
 
     @staticmethod
-    def _add_counts(conn, steps, months: Counter) -> None:
+    def _add_counts(conn, steps, months: dict) -> None:
         """Add a direct load's hires per UTC year, quarter, department and job to hire_counts."""
         quarters: Counter = Counter()
         for (month, department, job), hires in months.items():
@@ -405,10 +408,7 @@ def _missing_parents(record, department_at: int, job_at: int, parents: dict) -> 
 
 
 def _month(instant) -> str:
-    """'YYYY-MM' in UTC of a checked datetime: the text of the fast check (always ...Z) or a
-    UTC datetime from the schema."""
-    if type(instant) is str:
-        return instant[:7]
+    """'YYYY-MM' of a UTC datetime from the schema (the fast check's text is sliced instead)."""
     return f"{instant.year:04d}-{instant.month:02d}"
 
 
