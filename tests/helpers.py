@@ -30,6 +30,17 @@ def load_parents(client, departments=range(1, 4), jobs=range(1, 4)):
     upload_csv(client, "jobs", "".join(f"{i},Job {i}\n" for i in jobs))
 
 
+def load_synthetic(client, folder, hires: int, seed: int) -> dict:
+    """Generate synthetic CSVs into folder and load them all through POST /uploads."""
+    from hrapi import synthetic
+
+    paths = synthetic.generate(folder, hires=hires, seed=seed)
+    data = {name: (path.open("rb"), path.name) for name, path in paths.items()}
+    response = client.post("/api/v1/uploads", data=data, content_type="multipart/form-data")
+    assert response.status_code == 201, response.get_json()
+    return paths
+
+
 def assert_counts_add_up(report: dict) -> None:
     parts = report["inserted"] + report["updated"] + report["unchanged"] + report["rejected"]
     assert report["received"] == parts, report

@@ -7,8 +7,7 @@ import datetime as dt
 import fastavro
 import pytest
 
-from hrapi import synthetic
-from tests.helpers import batch, upload_csv
+from tests.helpers import batch, load_synthetic, upload_csv
 
 TABLE_QUERIES = {
     "departments": "SELECT id, department FROM departments ORDER BY id",
@@ -20,12 +19,7 @@ TABLE_QUERIES = {
 
 @pytest.fixture
 def loaded(client, tmp_path):
-    paths = synthetic.generate(tmp_path / "data", hires=400, seed=5)
-    data = {name: (path.open("rb"), path.name) for name, path in paths.items()}
-    assert (
-        client.post("/api/v1/uploads", data=data, content_type="multipart/form-data").status_code
-        == 201
-    )
+    load_synthetic(client, tmp_path / "data", hires=400, seed=5)
     # Microseconds and offsets survive too.
     batch(client, "hired_employees", [
         {"id": 9001, "name": "Micro", "datetime": "2021-05-05T10:11:12.345678+02:00",

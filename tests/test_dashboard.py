@@ -13,17 +13,13 @@ from dataclasses import replace
 import pytest
 from werkzeug.serving import make_server
 
-from hrapi import create_app, synthetic
+from hrapi import create_app
+from tests.helpers import load_synthetic
 
 
 @pytest.fixture
 def loaded(client, tmp_path):
-    paths = synthetic.generate(tmp_path / "data", hires=900, seed=9)
-    data = {name: (path.open("rb"), path.name) for name, path in paths.items()}
-    assert (
-        client.post("/api/v1/uploads", data=data, content_type="multipart/form-data").status_code
-        == 201
-    )
+    load_synthetic(client, tmp_path / "data", hires=900, seed=9)
     return client
 
 

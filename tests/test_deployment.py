@@ -10,13 +10,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.test_gunicorn import call, free_port
+from tests.test_gunicorn import call, free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -75,16 +74,7 @@ def test_the_container_command_serves_the_api_with_a_key(database_url, tmp_path)
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if call(base, "GET", "/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, (tmp_path / "server.log").read_text()
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        wait_until_healthy(base, process, tmp_path / "server.log")
         assert call(base, "GET", "/api/v1/loads")[0] == 401
         request = urllib.request.Request(
             base + "/api/v1/loads", headers={"Authorization": "Bearer container-key"}

@@ -42,6 +42,20 @@ def call(base, method, path, body=None, content_type=None):
         return error.code, json.loads(error.read() or b"null")
 
 
+def wait_until_healthy(base: str, process, log: Path, seconds: float = 30) -> None:
+    """Wait for /health to answer 200; fail with the server's log if it dies or never does."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if call(base, "GET", "/health")[0] == 200:
+                return
+        except OSError:
+            pass
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "the server did not come up"
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def server(database_url, tmp_path):
     port = free_port()
@@ -59,16 +73,7 @@ def server(database_url, tmp_path):
         cwd=Path(__file__).resolve().parents[1],
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if call(base, "GET", "/health")[0] == 200:
-                break
-        except OSError:
-            pass
-        assert process.poll() is None, (tmp_path / "gunicorn.log").read_text()
-        assert time.monotonic() < deadline, "gunicorn did not come up"
-        time.sleep(0.2)
+    wait_until_healthy(base, process, tmp_path / "gunicorn.log")
     yield base, process
     process.send_signal(signal.SIGINT)
     process.wait(timeout=30)
