@@ -12,6 +12,9 @@ One load is one transaction:
    aside meanwhile and re-add them, see _foreign_keys_set_aside);
 4. the load's record is completed with its counts, in the same transaction as its data.
 
+An empty hired_employees (the migration's first load) skips staging: rows COPY straight into
+the table (see _direct), and an input that repeats an id starts over through staging.
+
 If anything fails, the transaction rolls back: none of the load's rows, rejects or counts are
 stored, and the load is marked failed.
 """
