@@ -14,8 +14,8 @@ import random
 
 import pytest
 
-from hrapi.csv_source import csv_records
-from hrapi.row_check import Rejected, RowChecker
+from hrapi.csv_source import Block, csv_records
+from hrapi.row_check import HireBlockCheck, Rejected, RowChecker
 from hrapi.tables import TABLES
 
 IDS = ["1", "7", "42", "2147483647", "2147483648", "9999999999", "99999999999", "0", "-1",
@@ -129,3 +129,47 @@ def test_fast_and_schema_paths_agree_on_json_rows(table_name):
     assert sum(1 for r in plain if isinstance(r, Rejected)) > 800
     for a, b in zip(fast, plain, strict=True):
         assert normalised(a, table) == normalised(b, table)
+
+
+def expand(record, table) -> list[tuple]:
+    """A Block as the line-by-line records it stands for."""
+    if not isinstance(record, Block):
+        return [record]
+    lines = record.copy_text.split("\n")[:-1]
+    return [(record.first_line + i, line.replace("\t", ","), *line.split("\t"))
+            for i, line in enumerate(lines)]  # fmt: skip
+
+
+def test_block_checks_agree_with_line_checks():
+    table = TABLES["hired_employees"]
+    rng = random.Random("blocks")
+    departments = frozenset(str(i) for i in range(1, 13)) | frozenset(range(1, 13))
+    jobs = frozenset(str(i) for i in range(1, 181)) | frozenset(range(1, 181))
+    lines = []
+    for i in range(1, 60_001):
+        if rng.random() < 0.0003:  # a near miss now and then spoils its chunk
+            lines.append(corpus_line(rng, table))
+        else:
+            day = rng.randrange(1, 32) if rng.random() < 0.001 else rng.randrange(1, 29)
+            department = 13 if rng.random() < 0.0003 else rng.randrange(1, 13)  # 13: missing
+            lines.append(f"{i},Name {rng.choice(NAMES[:3])},2021-{rng.randrange(1, 13):02d}-"
+                         f"{day:02d}T10:11:12Z,{department},{rng.randrange(1, 181)}\n")  # fmt: skip
+    text = "".join(lines)
+    blocked_checker = RowChecker(table)
+    blocked_checker.block_check = HireBlockCheck(table, departments, jobs)
+    blocked = list(csv_records(io.BytesIO(text.encode()), table, blocked_checker))
+    assert sum(1 for r in blocked if isinstance(r, Block)) >= 10
+    plain = records(text, table, fast=False)
+    expanded = [row for record in blocked for row in expand(record, table)]
+    # Rows a block accepted must be accepted line by line with the same values and parents.
+    by_line = {r[0]: r for r in plain}
+    for record in blocked:
+        if not isinstance(record, Block):
+            continue
+        for row, (month, department, job) in zip(expand(record, table), record.months,
+                                                 strict=True):  # fmt: skip
+            reference = by_line[row[0]]
+            assert normalised(row, table) == normalised(reference, table)
+            assert (month, department, job) == (row[4][:7], row[5], row[6])
+            assert department in departments and job in jobs
+    assert [r[0] for r in expanded] == [r[0] for r in plain]

@@ -355,3 +355,18 @@ def test_loading_an_empty_table_directly_and_starting_over_through_staging(clien
     assert sql("SELECT count(*) FROM load_rejects WHERE load_id = %s", [report["load_id"]]) == [
         (3,)
     ]
+
+
+def test_blocks_of_plain_lines_load_directly_and_give_way_on_a_repeated_id(client, sql):
+    load_parents(client, departments=range(1, 13), jobs=range(1, 181))
+    lines = [f"{i},Person {i},2021-{1 + i % 12:02d}-{1 + i % 28:02d}T08:09:10Z,{1 + i % 12},"
+             f"{1 + i % 180}\n" for i in range(1, 20_001)]  # fmt: skip
+    report = upload_csv(client, "hired_employees", "".join(lines)).get_json()
+    assert (report["inserted"], report["rejected"]) == (20_000, 0)
+    assert sql("SELECT sum(hires) FROM hire_counts WHERE year = 2021") == [(20_000,)]
+    assert sql("SELECT count(*) FROM hired_employees WHERE name = 'Person 777'") == [(1,)]
+    sql("TRUNCATE hired_employees")
+    report = upload_csv(client, "hired_employees", "".join([*lines, lines[5]])).get_json()
+    assert (report["inserted"], report["rejected"]) == (20_000, 1)
+    assert report["rejects"][0]["reasons"] == ["id: 6 already appears at line 6 of this load"]
+    assert sql("SELECT sum(hires) FROM hire_counts") == [(20_000,)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -67,22 +68,71 @@ class _RecordLines:
         return "".join(self.taken).rstrip("\r\n")
 
 
-def csv_records(stream, table, checker) -> Iterator[tuple]:
-    """Yield the staging record of every CSV record of a binary stream (see row_check)."""
-    lines = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Many consecutive lines that a block check (row_check.HireBlockCheck) found all plain and
+    valid: how many, their text as COPY rows, and each line's (UTC month, department, job)."""
+
+    first_line: int
+    count: int
+    copy_text: str
+    months: list[tuple[str, str, str]]
+
+
+BLOCK_CHARS = 1 << 16  # text handed to a block check at a time
+
+
+class _Lines:
+    """A text's lines one at a time, or a chunk of whole lines at a time for a block check."""
+
+    def __init__(self, text):
+        self._text = text
+        self._pending: deque[str] = deque()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        return self._pending.popleft() if self._pending else next(self._text)
+
+    def chunk(self) -> list[str]:
+        """The next lines (about BLOCK_CHARS of them); none while lines wait to go one by one."""
+        return [] if self._pending else self._text.readlines(BLOCK_CHARS)
+
+    def one_by_one(self, lines: list[str]) -> None:
+        self._pending.extend(lines)
+
+
+def csv_records(stream, table, checker) -> Iterator[tuple | Block]:
+    """Yield the staging record of every CSV record of a binary stream (see row_check), or a
+    Block for runs of lines that the checker's block_check, once set, accepts all at once."""
+    text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
     try:
-        yield from _records(lines, table, checker)
+        yield from _records(_Lines(text), table, checker)
     finally:
-        lines.detach()  # leave the stream open: a load may read it again
+        text.detach()  # leave the stream open: a load may read it again
 
 
-def _records(lines, table, checker) -> Iterator[tuple]:
+def _records(lines: _Lines, table, checker) -> Iterator[tuple | Block]:
     fast_record = checker.fast_record if checker.fast else None
     header = [c.lower() for c in table.columns]
     width = len(table.columns)
     line_number = 0
     first = True
-    for next_line in lines:
+    while True:
+        block_check = checker.block_check  # set by a load once it knows it may take blocks
+        if block_check is not None and not first:
+            chunk = lines.chunk()
+            if chunk:
+                block = block_check(line_number + 1, chunk)
+                if block is not None:
+                    line_number += block.count
+                    yield block
+                    continue
+                lines.one_by_one(chunk)
+        next_line = next(lines, None)
+        if next_line is None:
+            return
         line_number += 1
         line = next_line.removeprefix("\ufeff") if first else next_line
         if fast_record is not None:
@@ -136,7 +186,7 @@ class CsvInput:
         self._copy = None
         self._reads = 0
 
-    def records(self, checker) -> Iterator[tuple]:
+    def records(self, checker) -> Iterator[tuple | Block]:
         self._reads += 1
         if self._seekable:
             self._stream.seek(self._start)

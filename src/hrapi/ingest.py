@@ -33,8 +33,9 @@ from itertools import chain
 import psycopg
 from psycopg import sql
 
+from hrapi.csv_source import Block
 from hrapi.db import Database, DatabaseUnavailable
-from hrapi.row_check import Rejected, RowChecker
+from hrapi.row_check import HireBlockCheck, Rejected, RowChecker
 from hrapi.sql_files import compose_for_table, compose_per_table, load_group
 from hrapi.tables import Table
 
@@ -160,12 +161,13 @@ class Ingestor:
             report = LoadReport(load_id=load_id, table=table.name, status="running", source=source)
             try:
                 with conn.transaction():
-                    if table.name in DIRECT_TABLES and self._direct(conn, table, records, report):
+                    direct = table.name in DIRECT_TABLES
+                    if direct and self._direct(conn, table, records, checker, report):
                         self._finish(conn, report, started)
                     else:
                         if report.received:  # the direct way started, then gave way
                             report = LoadReport(load_id, table.name, "running", source)
-                            records = data.records(checker)
+                            records = data.records(RowChecker(table))
                         self._run(
                             conn, table, records, report, on_conflict=on_conflict,
                             started=started,
@@ -236,7 +238,7 @@ class Ingestor:
             )
         ]
 
-    def _direct(self, conn, table: Table, records, report: LoadReport) -> bool:
+    def _direct(self, conn, table: Table, records, checker, report: LoadReport) -> bool:
         """Load an empty table straight from the stream, with no staging: True if done.
 
         When the table is empty there is nothing to be unchanged or in conflict with, and
@@ -260,14 +262,20 @@ class Ingestor:
         department_at = 2 + table.columns.index("department_id")  # in a staging record
         job_at = 2 + table.columns.index("job_id")
         datetime_at = 2 + table.columns.index("datetime")
-        months: dict = {}  # (UTC "YYYY-MM", department, job) -> hires
+        months: Counter = Counter()  # (UTC "YYYY-MM", department, job) -> hires
         departments, jobs = parents["department_id"], parents["job_id"]
+        checker.block_check = HireBlockCheck(table, departments, jobs)
         try:
             with conn.transaction(), self._foreign_keys_set_aside(conn, table):
                 conn.execute(steps["pause_hire_counts"])
                 rejects = _RejectSpool()
                 with conn.cursor().copy(steps["copy_target"]) as copy:
                     for record in records:
+                        if type(record) is Block:
+                            copy.write(record.copy_text)
+                            months.update(record.months)
+                            report.received += record.count
+                            continue
                         report.received += 1
                         if type(record) is not Rejected:
                             department, job = record[department_at], record[job_at]
@@ -276,7 +284,7 @@ class Ingestor:
                                 when = record[datetime_at]
                                 key = (when[:7] if type(when) is str else _month(when),
                                        department, job)  # fmt: skip
-                                months[key] = months.get(key, 0) + 1
+                                months[key] += 1
                                 continue
                             record = Rejected(  # noqa: PLW2901
                                 record[0], record[1], _missing_parents(record, department_at,
@@ -322,7 +330,7 @@ class Ingestor:
             raise RuntimeError(f"load {report.load_id}: {report.received} rows in, {accounted} out")
 
     @staticmethod
-    def _add_counts(conn, steps, months: dict) -> None:
+    def _add_counts(conn, steps, months: Counter) -> None:
         """Add a direct load's hires per UTC year, quarter, department and job to hire_counts."""
         quarters: Counter = Counter()
         for (month, department, job), hires in months.items():
