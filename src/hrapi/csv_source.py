@@ -83,7 +83,8 @@ BLOCK_CHARS = 1 << 16  # text handed to a block check at a time
 
 
 class _Lines:
-    """A text's lines one at a time, or a chunk of whole lines at a time for a block check."""
+    """A text's lines one at a time, or a chunk of whole lines at a time for a block check
+    (which hands back Blocks and the lines left to check one by one, in order)."""
 
     def __init__(self, text):
         self._text = text
@@ -92,15 +93,15 @@ class _Lines:
     def __iter__(self):
         return self
 
-    def __next__(self) -> str:
+    def __next__(self):
         return self._pending.popleft() if self._pending else next(self._text)
 
     def chunk(self) -> list[str]:
         """The next lines (about BLOCK_CHARS of them); none while lines wait to go one by one."""
         return [] if self._pending else self._text.readlines(BLOCK_CHARS)
 
-    def one_by_one(self, lines: list[str]) -> None:
-        self._pending.extend(lines)
+    def one_by_one(self, parts: list) -> None:
+        self._pending.extend(parts)
 
 
 def csv_records(stream, table, checker) -> Iterator[tuple | Block]:
@@ -124,15 +125,15 @@ def _records(lines: _Lines, table, checker) -> Iterator[tuple | Block]:
         if block_check is not None and not first:
             chunk = lines.chunk()
             if chunk:
-                block = block_check(line_number + 1, chunk)
-                if block is not None:
-                    line_number += block.count
-                    yield block
-                    continue
-                lines.one_by_one(chunk)
+                parts = block_check(line_number + 1, chunk)
+                lines.one_by_one(chunk if parts is None else parts)
         next_line = next(lines, None)
         if next_line is None:
             return
+        if type(next_line) is Block:
+            line_number += next_line.count
+            yield next_line
+            continue
         line_number += 1
         line = next_line.removeprefix("\ufeff") if first else next_line
         if fast_record is not None:
