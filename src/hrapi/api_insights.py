@@ -60,10 +60,6 @@ def _insights() -> Insights:
     return current_app.extensions["hrapi.insights"]
 
 
-def _csv_wanted(args) -> bool:
-    return args.get("format") == "csv" or (args.get("format") is None and wants_csv())
-
-
 @blp.route("/hires-by-quarter")
 class HiresByQuarter(MethodView):
     @blp.arguments(YearArgs, location="query")
@@ -78,7 +74,7 @@ class HiresByQuarter(MethodView):
         department, then job (case-insensitive, ties by exact text).
         """
         rows = _insights().hires_by_quarter(args["year"])
-        if _csv_wanted(args):
+        if wants_csv():
             header = ["department", "job", *QUARTERS]
             return csv_response(
                 header,
@@ -102,7 +98,7 @@ class DepartmentsAboveMean(MethodView):
         most first, ties by department name.
         """
         mean, rows = _insights().departments_above_mean(args["year"])
-        if _csv_wanted(args):
+        if wants_csv():
             header = ["id", "department", "hired"]
             return csv_response(
                 header,

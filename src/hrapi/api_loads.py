@@ -128,7 +128,7 @@ class LoadRejects(MethodView):
                 _queries()["list_rejects"], {"load_id": load_id, **args}
             ).fetchall()
         position = "line" if load["source"] == "csv" else "index"
-        if args.get("format") == "csv" or wants_csv():
+        if wants_csv():
             return csv_response(
                 [position, "raw", "reasons"],
                 ((line, raw, "; ".join(reasons)) for line, raw, reasons in records),

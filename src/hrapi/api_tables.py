@@ -223,7 +223,7 @@ class TableRows(MethodView):
             records = conn.execute(
                 query, {"after": args["after"], "limit": args["limit"]}
             ).fetchall()
-        if args.get("format") == "csv" or wants_csv():
+        if wants_csv():
             return csv_response(target.header, records, f"{target.name}.csv")
         schema = target.row_schema()
         rows = [schema.dump(dict(zip(target.columns, record, strict=True))) for record in records]

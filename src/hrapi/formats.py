@@ -21,8 +21,10 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def wants_csv() -> bool:
-    if request.args.get("format") == "csv":
-        return True
+    """`?format=csv`, or an Accept header preferring text/csv (`?format=json` wins over it)."""
+    chosen = request.args.get("format")
+    if chosen in ("csv", "json"):
+        return chosen == "csv"
     accept = request.accept_mimetypes
     return accept[CSV_MIMETYPE] > accept["application/json"]
 
