@@ -5,8 +5,10 @@ kept as lone surrogates so the line can be rejected with its number) and split i
 A line in the plain shape of the historical files goes through the table's fast check (see
 row_check); any other line, and any line the fast check is unsure of, is parsed with the
 standard `csv` module (quotes, embedded newlines) and checked by the Marshmallow schema, which
-then words the reasons. An optional first line with the column names is a header and is
-skipped, as is a UTF-8 BOM; empty lines carry no data and are skipped.
+then words the reasons. A load into an empty hires table may also set a block check, which
+takes runs of plain lines a chunk at a time (row_check.HireBlockCheck). An optional first line
+with the column names is a header and is skipped, as is a UTF-8 BOM; empty lines carry no data
+and are skipped.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from hrapi.row_schemas import NOT_UTF8
 
 CSV_FIELD_LIMIT = 1 << 20  # characters; a longer field is a per-row reject, not a crash
 RAW_KEEP = 10_000  # characters of a rejected record's raw text that are stored
+READ_BUFFER = 1 << 16  # bytes read from a stream at a time
+BLOCK_CHARS = 1 << 16  # text handed to a block check at a time
 
 csv.field_size_limit(CSV_FIELD_LIMIT)
 
@@ -77,9 +81,6 @@ class Block:
     count: int
     copy_text: str
     months: list[tuple[str, str, str]]
-
-
-BLOCK_CHARS = 1 << 16  # text handed to a block check at a time
 
 
 class _Lines:
@@ -217,9 +218,6 @@ class JsonInput:
 
     def close(self) -> None:
         pass
-
-
-READ_BUFFER = 1 << 16
 
 
 def _is_seekable(stream) -> bool:
