@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema, fields
 
+from hrapi.api_schemas import document_errors
 from hrapi.api_tables import table_or_404
 from hrapi.backups import BackupError, Backups
 
@@ -59,14 +60,13 @@ def _backups() -> Backups:
 @blp.route("/tables/<string:table>/backups")
 class TableBackups(MethodView):
     @blp.response(201, BackupSchema)
-    @blp.alt_response(404, description="Unknown table", schema=None)
-    @blp.alt_response(503, description="The database is unavailable", schema=None)
+    @document_errors(blp, 404, 503)
     def post(self, table):
         """Write an AVRO backup of the table to HRAPI_BACKUP_DIR/<table>/<UTC time>.avro."""
         return _backups().create(table_or_404(table)).as_dict()
 
     @blp.response(200, BackupListSchema)
-    @blp.alt_response(404, description="Unknown table", schema=None)
+    @document_errors(blp, 404)
     def get(self, table):
         """The table's backups, newest first."""
         return {"backups": [b.as_dict() for b in _backups().list(table_or_404(table))]}
@@ -76,10 +76,11 @@ class TableBackups(MethodView):
 class TableRestore(MethodView):
     @blp.arguments(RestoreArgs)
     @blp.response(200, RestoreReportSchema)
-    @blp.alt_response(404, description="Unknown table, or not one of its backups", schema=None)
-    @blp.alt_response(409, description="Rows would point at nothing", schema=None)
-    @blp.alt_response(422, description="Corrupt backup, or a body not of this shape", schema=None)
-    @blp.alt_response(503, description="The database is unavailable", schema=None)
+    @document_errors(
+        blp, 404, 409, 422, 503,
+        e404="Unknown table, or not one of its backups",
+        e422="Corrupt backup, or a body not of this shape",
+    )  # fmt: skip
     def post(self, args, table):
         """Replace the table's rows with a backup's, in one transaction.
 

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from hrapi.api_schemas import document_errors
 from hrapi.formats import csv_also, csv_response, wants_csv
 from hrapi.insights import QUARTERS, Insights
 
@@ -65,8 +66,7 @@ class HiresByQuarter(MethodView):
     @blp.arguments(YearArgs, location="query")
     @blp.response(200, HiresByQuarterSchema)
     @blp.doc(**csv_also("HiresByQuarter"))
-    @blp.alt_response(422, description="year is not an integer in 1900..2100", schema=None)
-    @blp.alt_response(503, description="The database is unavailable", schema=None)
+    @document_errors(blp, 422, 503, e422="year is not an integer in 1900..2100")
     def get(self, args):
         """Hires per department and job in a year, by quarter.
 
@@ -89,8 +89,7 @@ class DepartmentsAboveMean(MethodView):
     @blp.arguments(YearArgs, location="query")
     @blp.response(200, DepartmentsAboveMeanSchema)
     @blp.doc(**csv_also("DepartmentsAboveMean"))
-    @blp.alt_response(422, description="year is not an integer in 1900..2100", schema=None)
-    @blp.alt_response(503, description="The database is unavailable", schema=None)
+    @document_errors(blp, 422, 503, e422="year is not an integer in 1900..2100")
     def get(self, args):
         """Departments that hired more than the mean of all departments in a year.
 

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from hrapi.api_schemas import MAX_PAGE, RejectSchema
+from hrapi.api_schemas import MAX_PAGE, RejectSchema, document_errors
 from hrapi.formats import csv_also, csv_response, wants_csv
 
 blp = Blueprint("loads", __name__, url_prefix="/api/v1", description="Load history and rejects")
@@ -85,8 +85,7 @@ def _load_or_404(conn, load_id: int) -> dict:
 class Loads(MethodView):
     @blp.arguments(LoadsPageArgs, location="query")
     @blp.response(200, LoadsPageSchema)
-    @blp.alt_response(422, description="Bad query parameters", schema=None)
-    @blp.alt_response(503, description="The database is unavailable", schema=None)
+    @document_errors(blp, 422, 503, e422="Bad query parameters")
     def get(self, args):
         """The loads, newest first (keyset pagination with `before`)."""
         with _database().connection() as conn:
@@ -100,8 +99,7 @@ class Loads(MethodView):
 @blp.route("/loads/<int:load_id>")
 class Load(MethodView):
     @blp.response(200, LoadSchema)
-    @blp.alt_response(404, description="No such load", schema=None)
-    @blp.alt_response(503, description="The database is unavailable", schema=None)
+    @document_errors(blp, 404, 503, e404="No such load")
     def get(self, load_id):
         """One load: its table, status and counts."""
         with _database().connection() as conn:
@@ -114,9 +112,7 @@ class LoadRejects(MethodView):
     @blp.arguments(RejectsPageArgs, location="query")
     @blp.response(200, RejectsPageSchema)
     @blp.doc(**csv_also("RejectsPage"))
-    @blp.alt_response(404, description="No such load", schema=None)
-    @blp.alt_response(422, description="Bad query parameters", schema=None)
-    @blp.alt_response(503, description="The database is unavailable", schema=None)
+    @document_errors(blp, 404, 422, 503, e404="No such load", e422="Bad query parameters")
     def get(self, args, load_id):
         """Every row a load rejected, in input order, with its raw text and reasons.
 

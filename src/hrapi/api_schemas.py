@@ -9,6 +9,28 @@ from hrapi.row_schemas import INT32_MAX
 MAX_BATCH_ROWS = 1000
 MAX_PAGE = 1000
 
+ERRORS = {  # the error answers endpoints document, with their usual meaning
+    404: "Unknown table",
+    409: "Rows would point at nothing",
+    413: "Body larger than HRAPI_MAX_UPLOAD_MB",
+    415: "Unsupported content type",
+    422: "Request not of the documented shape",
+    503: "The database is unavailable",
+}
+
+
+def document_errors(blp, *codes: int, **meanings: str):
+    """Declare the error answers an endpoint can give (meanings: {"e404": "..."} to word one
+    for this endpoint), so the OpenAPI page lists every status it returns."""
+
+    def decorate(function):
+        for code in codes:
+            meaning = meanings.get(f"e{code}", ERRORS[code])
+            function = blp.alt_response(code, description=meaning, schema=None)(function)
+        return function
+
+    return decorate
+
 
 class OnConflictArgs(Schema):
     on_conflict = fields.String(

@@ -17,6 +17,7 @@ from hrapi.api_schemas import (
     OnConflictArgs,
     PageArgs,
     RowsPageSchema,
+    document_errors,
 )
 from hrapi.csv_source import CsvInput, JsonInput
 from hrapi.formats import csv_also, csv_response, wants_csv
@@ -31,13 +32,6 @@ blp = Blueprint(
 )
 
 CSV_MIMETYPES = ("text/csv", "application/csv", "text/plain")
-ERRORS = {
-    404: "Unknown table",
-    413: "Body larger than HRAPI_MAX_UPLOAD_MB",
-    415: "Unsupported content type",
-    422: "Request not of the documented shape",
-    503: "The database is unavailable",
-}
 CSV_BODY_DOC = {
     "requestBody": {
         "required": True,
@@ -53,17 +47,6 @@ CSV_BODY_DOC = {
         },
     }
 }
-
-
-def document_errors(*codes: int):
-    """Declare the error answers an endpoint can give, so the OpenAPI page lists them."""
-
-    def decorate(function):
-        for code in codes:
-            function = blp.alt_response(code, description=ERRORS[code], schema=None)(function)
-        return function
-
-    return decorate
 
 
 def _ingestor() -> Ingestor:
@@ -117,7 +100,7 @@ class TableUpload(MethodView):
     @blp.arguments(OnConflictArgs, location="query")
     @blp.doc(**CSV_BODY_DOC)
     @blp.response(201, LoadReportSchema)
-    @document_errors(404, 413, 415, 422, 503)
+    @document_errors(blp, 404, 413, 415, 422, 503)
     def post(self, args, table):
         """Load one CSV file into a table.
 
@@ -164,7 +147,7 @@ class MultiUpload(MethodView):
         }
     )
     @blp.response(201, MultiUploadSchema)
-    @document_errors(413, 415, 422, 503)
+    @document_errors(blp, 413, 415, 422, 503)
     def post(self, args):
         """Load several CSV files at once: departments, then jobs, then hired_employees.
 
@@ -191,7 +174,7 @@ class TableBatch(MethodView):
     @blp.arguments(OnConflictArgs, location="query")
     @blp.arguments(BatchSchema)
     @blp.response(201, LoadReportSchema)
-    @document_errors(404, 413, 415, 422, 503)
+    @document_errors(blp, 404, 413, 415, 422, 503)
     def post(self, args, batch, table):
         """Insert 1 to 1000 rows given as JSON: `{"rows": [{...}, ...]}`.
 
@@ -213,7 +196,7 @@ class TableRows(MethodView):
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, RowsPageSchema)
     @blp.doc(**csv_also("RowsPage"))
-    @document_errors(404, 422, 503)
+    @document_errors(blp, 404, 422, 503)
     def get(self, args, table):
         """Read a table back in id order, a page at a time (`after`, `limit` up to 1000)."""
         target = table_or_404(table)
