@@ -19,6 +19,9 @@ blp = Blueprint(
 )
 
 
+BAD_YEAR = "year is not an integer in 1900..2100"
+
+
 class YearArgs(Schema):
     year = fields.Integer(
         load_default=2021,
@@ -61,27 +64,28 @@ def _insights() -> Insights:
     return current_app.extensions["hrapi.insights"]
 
 
+def _answer(body: dict, header: list[str], name: str):
+    """The insight as JSON, or its rows as CSV under a header line."""
+    if wants_csv():
+        rows = ([row[column] for column in header] for row in body["rows"])
+        return csv_response(header, rows, f"{name}-{body['year']}.csv")
+    return body
+
+
 @blp.route("/hires-by-quarter")
 class HiresByQuarter(MethodView):
     @blp.arguments(YearArgs, location="query")
     @blp.response(200, HiresByQuarterSchema)
     @blp.doc(**csv_also("HiresByQuarter"))
-    @document_errors(blp, 422, 503, e422="year is not an integer in 1900..2100")
+    @document_errors(blp, 422, 503, e422=BAD_YEAR)
     def get(self, args):
         """Hires per department and job in a year, by quarter.
 
         Only department and job pairs with at least one hire that year; ordered by
         department, then job (case-insensitive, ties by exact text).
         """
-        rows = _insights().hires_by_quarter(args["year"])
-        if wants_csv():
-            header = ["department", "job", *QUARTERS]
-            return csv_response(
-                header,
-                ([r[c] for c in header] for r in rows),
-                f"hires-by-quarter-{args['year']}.csv",
-            )
-        return {"year": args["year"], "rows": rows}
+        body = {"year": args["year"], "rows": _insights().hires_by_quarter(args["year"])}
+        return _answer(body, ["department", "job", *QUARTERS], "hires-by-quarter")
 
 
 @blp.route("/departments-above-mean")
@@ -89,7 +93,7 @@ class DepartmentsAboveMean(MethodView):
     @blp.arguments(YearArgs, location="query")
     @blp.response(200, DepartmentsAboveMeanSchema)
     @blp.doc(**csv_also("DepartmentsAboveMean"))
-    @document_errors(blp, 422, 503, e422="year is not an integer in 1900..2100")
+    @document_errors(blp, 422, 503, e422=BAD_YEAR)
     def get(self, args):
         """Departments that hired more than the mean of all departments in a year.
 
@@ -97,11 +101,5 @@ class DepartmentsAboveMean(MethodView):
         most first, ties by department name.
         """
         mean, rows = _insights().departments_above_mean(args["year"])
-        if wants_csv():
-            header = ["id", "department", "hired"]
-            return csv_response(
-                header,
-                ([r[c] for c in header] for r in rows),
-                f"departments-above-mean-{args['year']}.csv",
-            )
-        return {"year": args["year"], "mean": mean, "rows": rows}
+        body = {"year": args["year"], "mean": mean, "rows": rows}
+        return _answer(body, ["id", "department", "hired"], "departments-above-mean")
