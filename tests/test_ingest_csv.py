@@ -309,17 +309,21 @@ def test_csv_is_read_incrementally():
     assert source.served < 64 * 1024
 
 
-def test_a_large_hire_load_sets_the_keys_aside_and_puts_them_back(client, sql):
-    from hrapi.ingest import BULK_ROWS
-
+@pytest.mark.parametrize("first_load", ["direct", "staging"])
+def test_hire_loads_check_references_set_based_and_keep_the_keys(client, sql, first_load):
     load_parents(client)
-    count = BULK_ROWS + 5000
+    if first_load == "staging":  # the table is not empty: the load goes through staging
+        upload_csv(client, "hired_employees", f"100000,Early,{HIRE},1,1\n")
+    count = 20_000
     lines = [f"{i},P{i},{HIRE},{1 + i % 3},{1 + i % 2}" for i in range(1, count + 1)]
     lines[10] = f"11,Orphan,{HIRE},99,1"  # missing department
-    lines[20] = f"5,Duplicate,{HIRE},1,1"  # id 5 again
+    lines[30] = f"31,Orphan,{HIRE},1,77"  # missing job
     report = upload_csv(client, "hired_employees", "\n".join(lines) + "\n").get_json()
-    assert (report["received"], report["rejected"]) == (count, 2)
-    assert report["inserted"] == count - 2
+    assert (report["received"], report["inserted"], report["rejected"]) == (count, count - 2, 2)
+    assert reasons_by_line(report) == {
+        11: ["department_id: department 99 does not exist"],
+        31: ["job_id: job 77 does not exist"],
+    }
     keys = sql(
         "SELECT conname, convalidated FROM pg_constraint"
         " WHERE conrelid = 'hired_employees'::regclass AND contype = 'f' ORDER BY conname"
@@ -328,6 +332,13 @@ def test_a_large_hire_load_sets_the_keys_aside_and_puts_them_back(client, sql):
         ("hired_employees_department_id_fkey", True),
         ("hired_employees_job_id_fkey", True),
     ]
+    assert sql("SHOW session_replication_role") == [("origin",)]
+    orphans = sql(
+        "SELECT count(*) FROM hired_employees h WHERE NOT EXISTS"
+        " (SELECT 1 FROM departments d WHERE d.id = h.department_id) OR NOT EXISTS"
+        " (SELECT 1 FROM jobs j WHERE j.id = h.job_id)"
+    )
+    assert orphans == [(0,)]
     with pytest.raises(Exception, match="foreign key"):
         sql("INSERT INTO hired_employees VALUES (999999, 'x', now(), 42, 1)")
 

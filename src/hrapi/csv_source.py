@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
 from collections import deque
 from collections.abc import Iterator
@@ -24,8 +25,9 @@ from hrapi.row_schemas import NOT_UTF8
 
 CSV_FIELD_LIMIT = 1 << 20  # characters; a longer field is a per-row reject, not a crash
 RAW_KEEP = 10_000  # characters of a rejected record's raw text that are stored
-READ_BUFFER = 1 << 16  # bytes read from a stream at a time
+READ_BUFFER = 1 << 20  # bytes read from a stream at a time (gunicorn copies less per read)
 BLOCK_CHARS = 1 << 16  # text handed to a block check at a time
+LINE_CHUNK_CHARS = 1 << 13  # text read at a time when lines go one by one
 
 csv.field_size_limit(CSV_FIELD_LIMIT)
 
@@ -75,34 +77,67 @@ class _RecordLines:
 @dataclass(frozen=True, slots=True)
 class Block:
     """Many consecutive lines that a block check (row_check.HireBlockCheck) found all plain and
-    valid: how many, their text as COPY rows, and each line's (UTC month, department, job)."""
+    valid: the first one's number, how many, and their text as COPY rows."""
 
     first_line: int
     count: int
     copy_text: str
-    months: list[tuple[str, str, str]]
+
+
+# A line as the csv module and universal newlines see it: it ends at \n, \r\n or \r.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
 
 
 class _Lines:
     """A text's lines one at a time, or a chunk of whole lines at a time for a block check
-    (which hands back Blocks and the lines left to check one by one, in order)."""
+    (which hands back Blocks and the lines left to check one by one, in order).
+
+    The text is read in chunks cut after a line's end (what follows waits for the next
+    chunk), never line by line: lines are split out of a chunk only where needed.
+    """
 
     def __init__(self, text):
         self._text = text
-        self._pending: deque[str] = deque()
+        self._rest = ""  # the start of a line whose end is not read yet
+        self._pending: deque = deque()
 
     def __iter__(self):
         return self
 
     def __next__(self):
-        return self._pending.popleft() if self._pending else next(self._text)
+        if not self._pending:
+            self.split(self.chunk(LINE_CHUNK_CHARS))
+            if not self._pending:
+                raise StopIteration
+        return self._pending.popleft()
 
-    def chunk(self) -> list[str]:
-        """The next lines (about BLOCK_CHARS of them); none while lines wait to go one by one."""
-        return [] if self._pending else self._text.readlines(BLOCK_CHARS)
+    def waiting(self) -> bool:
+        """Whether lines of an earlier chunk still wait to go one by one."""
+        return bool(self._pending)
+
+    def chunk(self, size: int = BLOCK_CHARS) -> str:
+        """About size characters of whole lines; the rest of the text at its end, then ""."""
+        text = self._rest
+        while True:
+            more = self._text.read(size)
+            if more.endswith("\r"):
+                more += self._text.read(1)  # so that a \r\n is never cut in two
+            text += more
+            end = max(text.rfind("\n"), text.rfind("\r")) + 1
+            if not more:  # the end of the text
+                end = len(text)
+                break
+            if end:
+                break
+        self._rest = text[end:]
+        return text[:end]
 
     def one_by_one(self, parts: list) -> None:
         self._pending.extend(parts)
+
+    def split(self, text: str) -> None:
+        """Hand a chunk's lines back to go one by one."""
+        self._pending.extend(_LINE.findall(text))
 
 
 def csv_records(stream, table, checker) -> Iterator[tuple | Block]:
@@ -123,11 +158,14 @@ def _records(lines: _Lines, table, checker) -> Iterator[tuple | Block]:
     first = True
     while True:
         block_check = checker.block_check  # set by a load once it knows it may take blocks
-        if block_check is not None and not first:
+        if block_check is not None and not first and not lines.waiting():
             chunk = lines.chunk()
             if chunk:
                 parts = block_check(line_number + 1, chunk)
-                lines.one_by_one(chunk if parts is None else parts)
+                if parts is None:
+                    lines.split(chunk)
+                else:
+                    lines.one_by_one(parts)
         next_line = next(lines, None)
         if next_line is None:
             return

@@ -7,11 +7,13 @@ One load is one transaction:
 2. every input row has been checked against the table's schema (row_check); valid rows stream
    with COPY into a temporary staging table, rejected ones into `load_rejects`;
 3. set-based SQL (sql/ingest/) moves more rejects to `load_rejects` (ids repeated in the load,
-   missing departments or jobs, conflicts), drops rows stored already with the same values,
-   updates conflicts when asked, and inserts the rest (large hire loads set the foreign keys
-   aside meanwhile and re-add them, see _foreign_keys_set_aside);
+   missing departments or jobs), inserts the rows whose id is new, then drops rows stored
+   already with the same values and rejects (or, when asked, updates) the other ones;
 4. the load's record is completed with its counts, in the same transaction as its data.
 
+Hires are checked against departments and jobs set-based, with the parents locked, and then
+inserted without the per-row foreign-key probes when the database role may skip them (see
+sql/ingest/skip_key_checks.sql for why that is safe); otherwise the probes run as usual.
 An empty hired_employees (the migration's first load) skips staging: rows COPY straight into
 the table (see _direct), and an input that repeats an id starts over through staging.
 
@@ -25,18 +27,15 @@ import json
 import logging
 import tempfile
 import time
-from collections import Counter
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from itertools import chain
 
 import psycopg
-from psycopg import sql
 
 from hrapi.csv_source import Block
 from hrapi.db import Database, DatabaseUnavailable
 from hrapi.row_check import HireBlockCheck, Rejected, RowChecker
-from hrapi.sql_files import compose_for_table, compose_per_table, load_group
+from hrapi.sql_files import compose_per_table, load_group
 from hrapi.tables import Table
 
 log = logging.getLogger(__name__)
@@ -46,7 +45,8 @@ REPORT_REJECTS = 100  # rejects listed in a load report; all of them are in load
 LOG_RAW_CHARS = 200  # of a reject's raw text, in its log line
 MERGE_ATTEMPTS = 3  # a merge that meets a deadlock or serialization failure is retried
 REJECT_SPOOL_BYTES = 1 << 20  # rejected rows kept in memory up to this, then on disk
-BULK_ROWS = 50_000  # hire loads this large set the foreign keys aside while inserting
+LARGE_LOAD_ROWS = 10_000  # staged rows from which a load analyzes them first, and merges
+# stored ids before inserting (smaller loads insert at once, hoping their ids are new)
 DIRECT_TABLES = ("hired_employees",)  # loaded straight into the table when it is empty
 MISSING_PARENT = {  # worded as sql/ingest/reject_missing_references.sql words them
     "department_id": "department_id: department {value} does not exist",
@@ -57,28 +57,28 @@ INGEST_STEPS = (
     "create_stage",
     "copy_stage",
     "copy_rejects",
+    "lock_load",
     "analyze_stage",
     "lock_target",
+    "lock_target_writes",
     "lock_parents",
-    "foreign_keys",
+    "may_skip_key_checks",
+    "skip_key_checks",
+    "check_keys_per_row",
     "reject_duplicates",
     "reject_missing_references",
+    "insert_new",
+    "insert_new_hires",
     "drop_unchanged",
     "reject_conflicts",
     "update_conflicts",
-    "insert_new",
     "target_is_empty",
     "department_ids",
     "job_ids",
     "copy_target",
+    "count_loaded_hires",
     "analyze_target",
-    "pause_hire_counts",
-    "resume_hire_counts",
-    "create_counts_stage",
-    "copy_counts_stage",
-    "add_counts",
 )
-FOREIGN_KEY_STEPS = ("drop_foreign_key", "add_foreign_key")  # composed per constraint
 LOAD_QUERIES = (
     "create_load",
     "complete_load",
@@ -120,10 +120,9 @@ class Ingestor:
 
     def __init__(self, database: Database, sql_dir):
         self.database = database
-        templates = load_group(sql_dir, "ingest", required=INGEST_STEPS + FOREIGN_KEY_STEPS)
-        self.foreign_key_sql = {name: templates.pop(name) for name in FOREIGN_KEY_STEPS}
-        self.steps = compose_per_table(templates)
+        self.steps = compose_per_table(load_group(sql_dir, "ingest", required=INGEST_STEPS))
         self.loads_sql = load_group(sql_dir, "loads", required=LOAD_QUERIES)
+        self._may_skip: bool | None = None  # asked of the database once (see may_skip_key_checks)
 
     def load(
         self,
@@ -201,7 +200,7 @@ class Ingestor:
         }
         conn.execute(steps["tune_session"])
         conn.execute(steps["create_stage"])
-        rejects = _RejectSpool()
+        rejects = _RejectSpool(report.load_id)
         with conn.cursor().copy(steps["copy_stage"]) as copy:
             for record in records:
                 report.received += 1
@@ -209,12 +208,15 @@ class Ingestor:
                     rejects.add(record)
                 else:
                     copy.write_row(record)
-        rejects.copy_into(conn, steps["copy_rejects"], report.load_id)
-        conn.execute(steps["analyze_stage"])
+        staged = report.received - self._store_rejects(conn, steps, rejects, report.load_id)
+        analyzed = staged >= LARGE_LOAD_ROWS
+        if analyzed:
+            conn.execute(steps["analyze_stage"])
         for attempt in range(1, MERGE_ATTEMPTS + 1):
             try:
                 with conn.transaction():  # a savepoint: a retry starts from the staged rows
-                    self._merge(conn, table, report, params=params, on_conflict=on_conflict)
+                    self._merge(conn, table, report, params=params, on_conflict=on_conflict,
+                                staged=staged, analyzed=analyzed)  # fmt: skip
                 break
             except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
                 if attempt == MERGE_ATTEMPTS:
@@ -238,21 +240,66 @@ class Ingestor:
             )
         ]
 
+    def _may_skip_key_checks(self, conn) -> bool:
+        """Whether the role may skip per-row key checks (sql/ingest/may_skip_key_checks.sql)."""
+        if self._may_skip is None:
+            self._may_skip = conn.info.server_version >= 150000 and bool(
+                conn.execute(self.steps["hired_employees"]["may_skip_key_checks"]).fetchone()[0]
+            )
+            if not self._may_skip:
+                log.warning(
+                    "the database role may not skip per-row foreign-key checks: hires load "
+                    "several times slower (see sql/ingest/may_skip_key_checks.sql)"
+                )
+        return self._may_skip
+
+    def _insert_new(self, conn, steps, set_based: bool) -> int:
+        """Insert what is left in staging; returns how many rows."""
+        if not set_based:
+            return conn.execute(steps["insert_new"]).rowcount
+        conn.execute(steps["skip_key_checks"])
+        inserted = conn.execute(steps["insert_new_hires"]).fetchone()[0]
+        conn.execute(steps["check_keys_per_row"])
+        return inserted
+
+    def _store_rejects(self, conn, steps, rejects: _RejectSpool, load_id: int) -> int:
+        """COPY the spooled rejects into load_rejects (without a key check per row where the
+        role may skip them, the load's record locked instead); returns how many."""
+        if not rejects.count:
+            rejects.close()
+            return 0
+        skip = self._may_skip_key_checks(conn)
+        if skip:
+            conn.execute(steps["lock_load"], {"load_id": load_id})
+            conn.execute(steps["skip_key_checks"])
+        rejects.copy_into(conn, steps["copy_rejects"])
+        if skip:
+            conn.execute(steps["check_keys_per_row"])
+        return rejects.count
+
     def _direct(self, conn, table: Table, records, checker, report: LoadReport) -> bool:
         """Load an empty table straight from the stream, with no staging: True if done.
 
         When the table is empty there is nothing to be unchanged or in conflict with, and
         departments and jobs are few: with the parents locked, missing references are found
-        in Python, and rows COPY straight into the table with its foreign keys set aside (see
-        _foreign_keys_set_aside). An id repeated in the input makes the primary key refuse the
-        COPY; then nothing of this attempt is kept and the caller loads through staging,
-        which words that reject.
+        in Python, and rows COPY straight into the table without per-row key checks (see
+        sql/ingest/skip_key_checks.sql). An id repeated in the input makes the primary key
+        refuse the COPY; then nothing of this attempt is kept and the caller loads through
+        staging, which words that reject. Needs a role that may skip the key checks.
         """
         steps = self.steps[table.name]
-        params = {"load_id": report.load_id, "table": table.name}
+        if not self._may_skip_key_checks(conn):
+            return False
         conn.execute(steps["tune_session"])
-        conn.execute(steps["lock_target"], params)
-        if not conn.execute(steps["target_is_empty"]).fetchone()[0]:
+        conn.execute(steps["lock_target"], {"table": table.name})
+
+        def empty() -> bool:
+            return conn.execute(steps["target_is_empty"]).fetchone()[0]
+
+        if not empty():  # asked before locking, so that other loads' inserts do not wait
+            return False
+        conn.execute(steps["lock_target_writes"])
+        if not empty():  # a writer that is not a load came first
             return False
         conn.execute(steps["lock_parents"])
         parents = {
@@ -261,112 +308,79 @@ class Ingestor:
         }
         department_at = 2 + table.columns.index("department_id")  # in a staging record
         job_at = 2 + table.columns.index("job_id")
-        datetime_at = 2 + table.columns.index("datetime")
-        months: Counter = Counter()  # (UTC "YYYY-MM", department, job) -> hires
         departments, jobs = parents["department_id"], parents["job_id"]
-        checker.block_check = HireBlockCheck(table, departments, jobs)
+        if HireBlockCheck.usable(departments, jobs):
+            checker.block_check = HireBlockCheck(departments, jobs)
+        rejects = _RejectSpool(report.load_id)
         try:
-            with conn.transaction(), self._foreign_keys_set_aside(conn, table):
-                conn.execute(steps["pause_hire_counts"])
-                rejects = _RejectSpool()
+            with conn.transaction():
+                conn.execute(steps["skip_key_checks"])
                 with conn.cursor().copy(steps["copy_target"]) as copy:
                     for record in records:
                         if type(record) is Block:
                             copy.write(record.copy_text)
-                            months.update(record.months)
                             report.received += record.count
                             continue
                         report.received += 1
                         if type(record) is not Rejected:
-                            department, job = record[department_at], record[job_at]
-                            if department in departments and job in jobs:
+                            if record[department_at] in departments and record[job_at] in jobs:
                                 copy.write_row(record[2:])
-                                when = record[datetime_at]
-                                key = (when[:7] if type(when) is str else _month(when),
-                                       department, job)  # fmt: skip
-                                months[key] += 1
                                 continue
                             record = Rejected(  # noqa: PLW2901
                                 record[0], record[1], _missing_parents(record, department_at,
                                                                        job_at, parents),
                             )  # fmt: skip
                         rejects.add(record)
-                conn.execute(steps["resume_hire_counts"])
-                self._add_counts(conn, steps, months)
-                report.rejected = rejects.copy_into(conn, steps["copy_rejects"], report.load_id)
-                report.inserted = report.received - report.rejected
+                conn.execute(steps["check_keys_per_row"])
+                conn.execute(steps["count_loaded_hires"])
         except psycopg.errors.UniqueViolation:
             log.info("load load_id=%s repeats an id; loading through staging", report.load_id)
+            rejects.close()
             return False
+        report.rejected = self._store_rejects(conn, steps, rejects, report.load_id)
+        report.inserted = report.received - report.rejected
         conn.execute(steps["analyze_target"])
         return True
 
-    def _merge(self, conn, table, report: LoadReport, *, params: dict, on_conflict: str) -> None:
+    def _merge(
+        self, conn, table, report: LoadReport, *, params: dict, on_conflict: str, staged: int,
+        analyzed: bool,
+    ) -> None:  # fmt: skip
         """Staged rows into the table, set-based; fills the report's counts."""
         steps = self.steps[table.name]
 
         def run(step: str) -> int:
             return conn.execute(steps[step], params).rowcount
 
-        bulk = report.received >= BULK_ROWS and table.name == "hired_employees"
+        hires = table.name == "hired_employees"
+        set_based = hires and self._may_skip_key_checks(conn)
         run("lock_target")
-        if bulk:
+        if set_based:
             run("lock_parents")
-        run("reject_duplicates")
-        if table.name == "hired_employees":
-            run("reject_missing_references")
-        report.unchanged = run("drop_unchanged")
-        report.updated = run("update_conflicts") if on_conflict == "update" else 0
-        if on_conflict != "update":
-            run("reject_conflicts")
-        if bulk:
-            with self._foreign_keys_set_aside(conn, table):
-                report.inserted = run("insert_new")
-        else:
-            report.inserted = run("insert_new")
+        staged -= run("reject_duplicates")
+        if hires:
+            staged -= run("reject_missing_references")
+        report.unchanged = report.updated = 0
+        if staged < LARGE_LOAD_ROWS:  # small loads hope their ids are new
+            try:
+                with conn.transaction():
+                    report.inserted = self._insert_new(conn, steps, set_based)
+                staged = 0
+            except psycopg.errors.UniqueViolation:
+                pass  # some ids are stored already: handle them first
+        if staged:
+            if not analyzed:
+                run("analyze_stage")
+            report.unchanged = run("drop_unchanged")
+            if on_conflict == "update":
+                report.updated = run("update_conflicts")
+            else:
+                run("reject_conflicts")
+            report.inserted = self._insert_new(conn, steps, set_based)
         report.rejected = conn.execute(self.loads_sql["count_rejects"], params).fetchone()[0]
         accounted = report.inserted + report.updated + report.unchanged + report.rejected
         if accounted != report.received:
             raise RuntimeError(f"load {report.load_id}: {report.received} rows in, {accounted} out")
-
-    @staticmethod
-    def _add_counts(conn, steps, months: Counter) -> None:
-        """Add a direct load's hires per UTC year, quarter, department and job to hire_counts."""
-        quarters: Counter = Counter()
-        for (month, department, job), hires in months.items():
-            year, month_number = int(month[:-3]), int(month[-2:])
-            quarters[year, int(department), int(job), (month_number - 1) // 3 + 1] += hires
-        conn.execute(steps["create_counts_stage"])
-        with conn.cursor().copy(steps["copy_counts_stage"]) as copy:
-            for key, hires in quarters.items():
-                copy.write_row((*key, hires))
-        conn.execute(steps["add_counts"])
-
-    @contextmanager
-    def _foreign_keys_set_aside(self, conn, table: Table):
-        """Insert without per-row foreign-key probes, then re-add (and so re-check) the keys.
-
-        Why this is safe: the parents are locked in SHARE mode (lock_parents) before missing
-        references are rejected, so no concurrent writer can remove a parent the staged rows
-        need; dropping a key locks the table against every other session until commit, so
-        nobody ever sees it without its keys; and re-adding a key makes PostgreSQL validate
-        every row. If anything fails, the transaction rolls back with the keys in place.
-        """
-        keys = conn.execute(self.steps[table.name]["foreign_keys"], {"table": table.name})
-        keys = keys.fetchall()
-        for name, _definition in keys:
-            conn.execute(self._foreign_key_step("drop_foreign_key", table, name))
-        yield
-        for name, definition in keys:
-            conn.execute(self._foreign_key_step("add_foreign_key", table, name, definition))
-
-    def _foreign_key_step(self, step: str, table: Table, name: str, definition: str = ""):
-        return compose_for_table(
-            self.foreign_key_sql[step],
-            table,
-            constraint=sql.Identifier(name),
-            definition=sql.SQL(definition),  # from pg_get_constraintdef, not from a request
-        )
 
     def _mark_failed(self, conn, report: LoadReport, exc: BaseException) -> None:
         """Record the failure if the database still answers; else the next load's sweep will."""
@@ -386,27 +400,39 @@ class Ingestor:
 
 class _RejectSpool:
     """Rejected rows wait here (in memory, then on disk) while the good ones stream by COPY:
-    one connection runs one COPY at a time."""
+    one connection runs one COPY at a time. They wait as COPY rows of load_rejects."""
 
-    def __init__(self):
+    def __init__(self, load_id: int):
         self._file = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by copy_into
-            max_size=REJECT_SPOOL_BYTES, mode="w+"
+            max_size=REJECT_SPOOL_BYTES, mode="w+", encoding="utf-8"
         )
+        self._prefix = f"{load_id}\t"
         self.count = 0
 
     def add(self, reject: Rejected) -> None:
-        self._file.write(json.dumps(reject) + "\n")
+        self._file.write(
+            f"{self._prefix}{reject.position}\t{_copy_text(reject.raw)}\t"
+            f"{_copy_text(json.dumps(reject.reasons))}\n"
+        )
         self.count += 1
 
-    def copy_into(self, conn, copy_sql, load_id: int) -> int:
-        """COPY the spooled rejects into load_rejects; returns how many."""
+    def copy_into(self, conn, copy_sql) -> None:
+        """COPY the spooled rejects into load_rejects."""
         self._file.seek(0)
         with conn.cursor().copy(copy_sql) as copy:
-            for line in self._file:
-                position, raw, reasons = json.loads(line)
-                copy.write_row((load_id, position, raw, json.dumps(reasons)))
+            while chunk := self._file.read(1 << 16):
+                copy.write(chunk)
+        self.close()
+
+    def close(self) -> None:
         self._file.close()
-        return self.count
+
+
+def _copy_text(value: str) -> str:
+    """A value as a field of COPY's text format."""
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
 
 
 def _missing_parents(record, department_at: int, job_at: int, parents: dict) -> list[str]:
@@ -416,11 +442,6 @@ def _missing_parents(record, department_at: int, job_at: int, parents: dict) -> 
         for column, at in checks
         if record[at] not in parents[column]
     ]
-
-
-def _month(instant) -> str:
-    """'YYYY-MM' of a UTC datetime from the schema (the fast check's text is sliced instead)."""
-    return f"{instant.year:04d}-{instant.month:02d}"
 
 
 def _either_form(ids) -> frozenset:

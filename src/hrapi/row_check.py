@@ -190,54 +190,76 @@ def _json_passes(value, pattern: re.Pattern, kind) -> bool:
     return _field_passes(value, pattern, kind)
 
 
-# The block check's line: the fast check's shape, narrower still (ids of at most nine digits;
-# text without tab or backslash, so the line is a COPY row once commas become tabs, and with a
-# visible character; days up to 28, so every date is real; lines ending in \n alone).
-_BLOCK_ID = r"[1-9][0-9]{0,8}"
+# The block check's line: the fast check's shape, narrower still (text without tab or backslash,
+# so the line is a COPY row once commas become tabs, and with a visible character; days up to
+# 28, so every date is real; lines ending in \n alone), with department and job ids that exist.
 _BLOCK_TEXT = rf'(?=[^,\n]*[^\s,])[^",\t\\\r\n\x00\udc80-\udcff]{{1,{TEXT_MAX_LENGTH}}}'
 _BLOCK_INSTANT = (
     r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
     r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?Z"
 )
-_BLOCK_LINE = {"hired_employees": (_BLOCK_ID, _BLOCK_TEXT, _BLOCK_INSTANT, _BLOCK_ID, _BLOCK_ID)}
+BLOCK_PARENTS_MAX = 10_000  # more departments or jobs than this: no block checks (regex size)
+
+
+def one_of(ids) -> str:
+    """A regex matching exactly the given positive integers' texts, as a digit trie (matching
+    costs one step per digit, however many ids there are); it matches nothing if ids is empty."""
+    trie: dict = {}
+    for text in ids:
+        node = trie
+        for digit in text:
+            node = node.setdefault(digit, {})
+        node[""] = {}
+
+    def pattern(node: dict) -> str:
+        branches = [digit + pattern(child) for digit, child in sorted(node.items()) if digit]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return pattern(trie) if trie else "(?!)"
 
 
 class HireBlockCheck:
     """Checks hires lines a run at a time, for the direct load of an empty table (see ingest).
 
-    In a chunk of lines, each run of consecutive lines that all have the block shape and whose
-    departments and jobs all exist becomes one Block; the other lines are handed back to be
-    checked one by one (fast check, then the schema), in order. A chunk with a quote or a
-    carriage return outside the runs goes line by line entirely, since only there can a record
-    span lines. tests/test_fast_check.py proves that what it accepts, the line by line checks
-    accept with the same values.
+    In a chunk of text, each run of consecutive lines that all have the block shape, with
+    departments and jobs among the given ids, becomes one Block; the other lines are handed
+    back to be checked one by one (fast check, then the schema), in order. A chunk with a
+    quote or a carriage return outside the runs goes line by line entirely, since only there
+    can a record span lines. tests/test_fast_check.py proves that what it accepts, the line
+    by line checks accept with the same values.
     """
 
-    def __init__(self, table: Table, departments: frozenset, jobs: frozenset):
-        line = ",".join(_BLOCK_LINE[table.name])
+    def __init__(self, departments: frozenset, jobs: frozenset):
+        """departments and jobs: the ids that exist, as integers and as their text."""
+        line = ",".join((_FAST_PATTERNS[Int32][1:-1], _BLOCK_TEXT, _BLOCK_INSTANT,
+                         one_of(_texts(departments)), one_of(_texts(jobs))))  # fmt: skip
         self._parts = re.compile(rf"(?P<run>(?:{line}\n)+)|[^\n]*\n|[^\n]+")
-        self._months = re.compile(r"^[^,]*,[^,]*,([0-9]{4}-[0-9]{2})[^,]*,([^,]*),([^,\n]*)$", re.M)
-        self._departments = departments
-        self._jobs = jobs
 
-    def __call__(self, first_line: int, chunk: list[str]) -> list | None:
-        """Blocks and single lines standing for the chunk, or None to go line by line."""
-        text = "".join(chunk)
+    @staticmethod
+    def usable(departments: frozenset, jobs: frozenset) -> bool:
+        """Whether the parents are few enough for their ids to be part of the regex."""
+        return max(len(_texts(departments)), len(_texts(jobs))) <= BLOCK_PARENTS_MAX
+
+    def __call__(self, first_line: int, text: str) -> list | None:
+        """Blocks and single lines standing for the text, or None to go line by line."""
         parts: list = []
         line = first_line
         for match in self._parts.finditer(text):
             part = match.group()
             if match.lastgroup == "run":
-                months = self._months.findall(part)
-                if all(d in self._departments and j in self._jobs for _, d, j in set(months)):
-                    parts.append(Block(line, len(months), part.replace(",", "\t"), months))
-                    line += len(months)
-                    continue
-                singles = [f"{single}\n" for single in part.split("\n")[:-1]]
+                count = part.count("\n")
+                parts.append(Block(line, count, part.replace(",", "\t")))
+                line += count
+            elif '"' in part or "\r" in part:
+                return None
             else:
-                if '"' in part or "\r" in part:
-                    return None
-                singles = [part]
-            parts.extend(singles)
-            line += len(singles)
+                parts.append(part)
+                line += 1
         return parts
+
+
+def _texts(ids) -> list[str]:
+    return [i for i in ids if type(i) is str]

@@ -1,1 +1,0 @@
-COPY hrapi_counts_stage (year, department_id, job_id, quarter, hires) FROM STDIN

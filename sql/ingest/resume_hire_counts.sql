@@ -1,1 +1,0 @@
-ALTER TABLE hired_employees ENABLE TRIGGER hire_counts_insert
