@@ -8,9 +8,11 @@ PostgreSQL started in a temporary folder for this run and stopped at its end.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from hrapi import create_app, embedded_db
 from hrapi.config import Settings
@@ -56,6 +58,26 @@ def app(settings):
     app.config["TESTING"] = True
     yield app
     app.extensions["hrapi.db"].close()
+
+
+@pytest.fixture
+def plain_role_app(database_url, settings, sql):
+    """The app connected as a role that may write the tables but is no superuser (so it may
+    not skip per-row key checks), dropped afterwards."""
+    role = f"hrapi_plain_{os.getpid()}"
+    sql(f"DROP ROLE IF EXISTS {role}")
+    sql(f"CREATE ROLE {role} LOGIN PASSWORD 'plain' NOSUPERUSER")
+    sql(f"GRANT USAGE, CREATE ON SCHEMA public TO {role}")
+    sql(f"GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA public TO {role}")
+    sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    url = make_conninfo(**{**conninfo_to_dict(database_url), "user": role, "password": "plain"})
+    app = create_app(replace(settings, database_url=url))
+    try:
+        yield app
+    finally:
+        app.extensions["hrapi.db"].close()
+        sql(f"DROP OWNED BY {role}")
+        sql(f"DROP ROLE {role}")
 
 
 @pytest.fixture

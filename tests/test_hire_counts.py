@@ -30,6 +30,21 @@ def assert_summary_matches(client, reference):
 
 
 def test_every_write_path_keeps_the_summary_exact(client, sql, reference, tmp_path):
+    write_every_way(client, sql, reference, tmp_path)
+
+
+def test_a_role_that_may_not_skip_key_checks_loads_alike(plain_role_app, sql, reference, tmp_path):
+    """Per-row foreign-key checks and the hire_counts trigger (no set-based shortcuts)."""
+    ingestor = plain_role_app.extensions["hrapi.ingestor"]
+    write_every_way(plain_role_app.test_client(), sql, reference, tmp_path)
+    assert ingestor._may_skip is False
+    orphan = [{"id": 99_999, "name": "Orphan", "datetime": "2021-01-01T00:00:00Z",
+               "department_id": 77, "job_id": 1}]  # fmt: skip
+    report = batch(plain_role_app.test_client(), "hired_employees", orphan).get_json()
+    assert report["rejects"][0]["reasons"] == ["department_id: department 77 does not exist"]
+
+
+def write_every_way(client, sql, reference, tmp_path):
     paths = synthetic.generate(tmp_path, hires=800, seed=21)
     data = {name: (path.open("rb"), path.name) for name, path in paths.items()}
     client.post("/api/v1/uploads", data=data, content_type="multipart/form-data")  # direct

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.helpers import assert_counts_add_up, batch, load_parents
@@ -101,6 +103,21 @@ def test_rows_of_wrong_types_are_rejected_with_index_and_reasons(client, sql):
     stored = sql("SELECT line, raw FROM load_rejects WHERE load_id = %s AND line = 6",
                  [report["load_id"]])  # fmt: skip
     assert '"name": {"first": "A"}' in stored[0][1]
+
+
+@pytest.mark.parametrize("table_state", ["empty", "not empty"])
+def test_rejects_of_set_based_steps_keep_the_text_of_their_rows(client, sql, table_state):
+    load_parents(client)
+    if table_state == "not empty":
+        batch(client, "hired_employees", [hire(1, name="Stored")])
+    rows = [hire(2, name="Fine"), hire(3, name="Orphan", job_id=99), hire(2, name="Again"),
+            hire(1, name="Other"), hire(4, name="Fine too")]  # fmt: skip
+    report = batch(client, "hired_employees", rows).get_json()
+    assert_counts_add_up(report)
+    raws = dict(sql("SELECT line, raw FROM load_rejects WHERE load_id = %s", [report["load_id"]]))
+    expected = {1: rows[1], 2: rows[2]} | ({3: rows[3]} if table_state == "not empty" else {})
+    assert {line: json.loads(raw) for line, raw in raws.items()} == expected
+    assert [r["raw"] for r in report["rejects"]] == [raws[line] for line in sorted(raws)]
 
 
 def test_batch_on_conflict_update(client, sql):

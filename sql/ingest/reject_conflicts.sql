@@ -6,7 +6,7 @@ WITH moved AS (
     RETURNING s.line, s.raw, s.id, to_jsonb(t) - 'id' AS stored
 )
 INSERT INTO load_rejects (load_id, line, raw, reasons)
-SELECT %(load_id)s, line, raw,
+SELECT %(load_id)s, line, coalesce(raw, ''),
        jsonb_build_array('id: ' || id || ' already exists with other values ' || stored::text
                          || '; send on_conflict=update to replace them')
 FROM moved

@@ -11,7 +11,7 @@ WITH firsts AS (
     RETURNING s.line, s.raw, s.id, f.first_line
 )
 INSERT INTO load_rejects (load_id, line, raw, reasons)
-SELECT %(load_id)s, line, raw,
+SELECT %(load_id)s, line, coalesce(raw, ''),
        jsonb_build_array('id: ' || id || ' already appears at ' || %(position)s || ' '
                          || first_line || ' of this load')
 FROM moved

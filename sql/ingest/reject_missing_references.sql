@@ -7,7 +7,7 @@ WITH moved AS (
     RETURNING s.line, s.raw, s.department_id, s.job_id
 )
 INSERT INTO load_rejects (load_id, line, raw, reasons)
-SELECT %(load_id)s, m.line, m.raw,
+SELECT %(load_id)s, m.line, coalesce(m.raw, ''),
        to_jsonb(array_remove(ARRAY[
            CASE WHEN NOT EXISTS (SELECT 1 FROM departments d WHERE d.id = m.department_id)
                 THEN 'department_id: department ' || m.department_id || ' does not exist' END,

@@ -43,11 +43,21 @@ class OnConflictArgs(Schema):
     )
 
 
+class RowList(fields.List):
+    """A list of rows, taken as it is: each row is checked by the load (row_check), which
+    rejects bad rows one by one (a list of Raw items would only copy them, item by item)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list):
+            raise self.make_error("invalid")
+        return value
+
+
 class BatchSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    rows = fields.List(
+    rows = RowList(
         fields.Raw(allow_none=True),
         required=True,
         validate=validate.Length(

@@ -224,7 +224,7 @@ class Backups:
                 reader = fastavro.reader(handle)
                 _check_schema(table, reader.writer_schema, backup.name)
                 with conn.transaction():
-                    conn.execute(self.lock[table.name], {"table": table.name})
+                    conn.execute(self.lock[table.name])
                     conn.execute(steps["create_stage"])
                     rows = 0
                     with conn.cursor().copy(steps["copy_stage"]) as copy:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import tempfile
 from collections import deque
@@ -49,6 +50,11 @@ def printable(raw: str) -> str:
     if "\x00" in raw:
         raw = raw.replace("\x00", "\\x00")
     return raw[:RAW_KEEP]
+
+
+def json_raw(row) -> str:
+    """A JSON row's raw text, as stored with its reject."""
+    return json.dumps(row, ensure_ascii=False)
 
 
 class _RecordLines:
@@ -251,8 +257,13 @@ class JsonInput:
         self.rows = rows
 
     def records(self, checker) -> Iterator[tuple]:
+        json_record = checker.json_record
         for index, row in enumerate(self.rows):
-            yield checker.json_record(index, row)
+            yield json_record(index, row)
+
+    def raw_of(self, index: int) -> str:
+        """A row's raw text (valid rows are staged without it, see RowChecker.json_record)."""
+        return json_raw(self.rows[index])
 
     def close(self) -> None:
         pass

@@ -14,8 +14,9 @@ One load is one transaction:
 Hires are checked against departments and jobs set-based, with the parents locked, and then
 inserted without the per-row foreign-key probes when the database role may skip them (see
 sql/ingest/skip_key_checks.sql for why that is safe); otherwise the probes run as usual.
-An empty hired_employees (the migration's first load) skips staging: rows COPY straight into
-the table (see _direct), and an input that repeats an id starts over through staging.
+A CSV load into an empty hired_employees (the migration's first load) skips staging: rows
+COPY into the table (see _direct), and an input that repeats an id starts over through
+staging.
 
 If anything fails, the transaction rolls back: none of the load's rows, rejects or counts are
 stored, and the load is marked failed.
@@ -27,16 +28,18 @@ import json
 import logging
 import tempfile
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from itertools import chain
 
 import psycopg
+from psycopg import sql
 
-from hrapi.csv_source import Block
+from hrapi.csv_source import Block, JsonInput
 from hrapi.db import Database, DatabaseUnavailable
-from hrapi.row_check import HireBlockCheck, Rejected, RowChecker
+from hrapi.row_check import BLOCK_PARENTS_MAX, HireBlockCheck, Rejected, RowChecker
 from hrapi.sql_files import compose_per_table, load_group
-from hrapi.tables import Table
+from hrapi.tables import TABLES, Table
 
 log = logging.getLogger(__name__)
 reject_log = logging.getLogger("hrapi.rejects")
@@ -47,7 +50,7 @@ MERGE_ATTEMPTS = 3  # a merge that meets a deadlock or serialization failure is 
 REJECT_SPOOL_BYTES = 1 << 20  # rejected rows kept in memory up to this, then on disk
 LARGE_LOAD_ROWS = 10_000  # staged rows from which a load analyzes them first, and merges
 # stored ids before inserting (smaller loads insert at once, hoping their ids are new)
-DIRECT_TABLES = ("hired_employees",)  # loaded straight into the table when it is empty
+DIRECT_TABLES = ("hired_employees",)  # CSV loads go straight into these tables when empty
 MISSING_PARENT = {  # worded as sql/ingest/reject_missing_references.sql words them
     "department_id": "department_id: department {value} does not exist",
     "job_id": "job_id: job {value} does not exist",
@@ -58,6 +61,8 @@ INGEST_STEPS = (
     "copy_stage",
     "copy_rejects",
     "lock_load",
+    "rejects_without_raw",
+    "fill_reject_raws",
     "analyze_stage",
     "lock_target",
     "lock_target_writes",
@@ -73,8 +78,8 @@ INGEST_STEPS = (
     "reject_conflicts",
     "update_conflicts",
     "target_is_empty",
-    "department_ids",
-    "job_ids",
+    "parent_ids",
+    "add_hire_counts",
     "copy_target",
     "count_loaded_hires",
     "analyze_target",
@@ -84,7 +89,6 @@ LOAD_QUERIES = (
     "complete_load",
     "fail_load",
     "fail_orphaned_loads",
-    "count_rejects",
     "list_rejects",
     "get_load",
     "list_loads",
@@ -120,7 +124,9 @@ class Ingestor:
 
     def __init__(self, database: Database, sql_dir):
         self.database = database
-        self.steps = compose_per_table(load_group(sql_dir, "ingest", required=INGEST_STEPS))
+        self.steps = compose_per_table(
+            load_group(sql_dir, "ingest", required=INGEST_STEPS), stage_prefix="hrapi_load_"
+        )
         self.loads_sql = load_group(sql_dir, "loads", required=LOAD_QUERIES)
         self._may_skip: bool | None = None  # asked of the database once (see may_skip_key_checks)
 
@@ -159,17 +165,17 @@ class Ingestor:
             conn.commit()
             report = LoadReport(load_id=load_id, table=table.name, status="running", source=source)
             try:
-                with conn.transaction():
-                    direct = table.name in DIRECT_TABLES
-                    if direct and self._direct(conn, table, records, checker, report):
-                        self._finish(conn, report, started)
-                    else:
-                        if report.received:  # the direct way started, then gave way
-                            report = LoadReport(load_id, table.name, "running", source)
-                            records = data.records(RowChecker(table))
+                raw_of = data.raw_of if isinstance(data, JsonInput) else None
+                direct = self._load_directly(conn, table, records, checker, report,
+                                             raw_of=raw_of, started=started)  # fmt: skip
+                if not direct:
+                    if report.received:  # the direct way started, then gave way
+                        report = LoadReport(load_id, table.name, "running", source)
+                        records = data.records(RowChecker(table))
+                    with conn.transaction():
                         self._run(
                             conn, table, records, report, on_conflict=on_conflict,
-                            started=started,
+                            started=started, raw_of=raw_of,
                         )  # fmt: skip
             except BaseException as exc:
                 report.duration_ms = _ms_since(started)
@@ -191,7 +197,11 @@ class Ingestor:
             )  # fmt: skip
         return report
 
-    def _run(self, conn, table, records, report: LoadReport, *, on_conflict: str, started) -> None:
+    def _run(
+        self, conn, table, records, report: LoadReport, *, on_conflict: str, started, raw_of,
+    ) -> None:  # fmt: skip
+        """Load through staging. raw_of(position) gives the raw text of a row staged without
+        it (JSON rows, see RowChecker.json_record), for the rejects the set-based steps make."""
         steps = self.steps[table.name]
         params = {
             "load_id": report.load_id,
@@ -208,7 +218,8 @@ class Ingestor:
                     rejects.add(record)
                 else:
                     copy.write_row(record)
-        staged = report.received - self._store_rejects(conn, steps, rejects, report.load_id)
+        checked_out = self._store_rejects(conn, steps, rejects, report.load_id)
+        staged = report.received - checked_out
         analyzed = staged >= LARGE_LOAD_ROWS
         if analyzed:
             conn.execute(steps["analyze_stage"])
@@ -216,7 +227,8 @@ class Ingestor:
             try:
                 with conn.transaction():  # a savepoint: a retry starts from the staged rows
                     self._merge(conn, table, report, params=params, on_conflict=on_conflict,
-                                staged=staged, analyzed=analyzed)  # fmt: skip
+                                staged=staged, analyzed=analyzed,
+                                checked_out=checked_out)  # fmt: skip
                 break
             except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
                 if attempt == MERGE_ATTEMPTS:
@@ -224,6 +236,11 @@ class Ingestor:
                 log.warning("load load_id=%s merge attempt %s hit a deadlock; retrying",
                             report.load_id, attempt)  # fmt: skip
                 time.sleep(0.05 * attempt)
+        if raw_of is not None and report.rejected > checked_out:
+            lines = [line for (line,) in conn.execute(steps["rejects_without_raw"], params)]
+            if lines:
+                raws = [raw_of(line) for line in lines]
+                conn.execute(steps["fill_reject_raws"], {**params, "lines": lines, "raws": raws})
         self._finish(conn, report, started)
 
     def _finish(self, conn, report: LoadReport, started: float) -> None:
@@ -231,6 +248,8 @@ class Ingestor:
         report.status = "completed"
         report.duration_ms = _ms_since(started)
         conn.execute(self.loads_sql["complete_load"], asdict(report))
+        if not report.rejected:
+            return
         position = "line" if report.source == "csv" else "index"
         report.rejects = [
             {position: line, "raw": raw, "reasons": reasons}
@@ -243,9 +262,10 @@ class Ingestor:
     def _may_skip_key_checks(self, conn) -> bool:
         """Whether the role may skip per-row key checks (sql/ingest/may_skip_key_checks.sql)."""
         if self._may_skip is None:
-            self._may_skip = conn.info.server_version >= 150000 and bool(
-                conn.execute(self.steps["hired_employees"]["may_skip_key_checks"]).fetchone()[0]
-            )
+            with conn.transaction():  # leaves no transaction open
+                self._may_skip = conn.info.server_version >= 150000 and bool(
+                    conn.execute(self.steps["hired_employees"]["may_skip_key_checks"]).fetchone()[0]
+                )
             if not self._may_skip:
                 log.warning(
                     "the database role may not skip per-row foreign-key checks: hires load "
@@ -277,7 +297,34 @@ class Ingestor:
             conn.execute(steps["check_keys_per_row"])
         return rejects.count
 
-    def _direct(self, conn, table: Table, records, checker, report: LoadReport) -> bool:
+    def _load_directly(self, conn, table, records, checker, report, *, raw_of, started) -> bool:
+        """Load straight into the table where that may be done (see _direct and
+        _direct_batch), in a transaction of its own: True if done. False leaves nothing of
+        the attempt behind; the caller then loads through staging."""
+        if table.name not in DIRECT_TABLES or not self._may_skip_key_checks(conn):
+            return False
+        try:
+            with conn.transaction():
+                if report.source == "csv":
+                    done = self._direct(conn, table, records, checker, report, raw_of=raw_of)
+                else:
+                    done = self._direct_batch(conn, table, records, report, raw_of=raw_of)
+                if done:
+                    self._finish(conn, report, started)
+            return done
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected) as exc:
+            log.info("load load_id=%s: %s; loading through staging", report.load_id,
+                     type(exc).__name__)  # fmt: skip
+            return False
+
+    def _together(self, conn, steps, *names: str):
+        """Run steps without parameters in one round trip; the last one's first row."""
+        cursor = conn.execute(sql.SQL(";\n").join(steps[name] for name in names))
+        while cursor.nextset():
+            pass
+        return cursor.fetchone() if cursor.description else None
+
+    def _direct(self, conn, table: Table, records, checker, report: LoadReport, *, raw_of) -> bool:
         """Load an empty table straight from the stream, with no staging: True if done.
 
         When the table is empty there is nothing to be unchanged or in conflict with, and
@@ -288,65 +335,92 @@ class Ingestor:
         staging, which words that reject. Needs a role that may skip the key checks.
         """
         steps = self.steps[table.name]
-        if not self._may_skip_key_checks(conn):
-            return False
-        conn.execute(steps["tune_session"])
-        conn.execute(steps["lock_target"], {"table": table.name})
-
-        def empty() -> bool:
-            return conn.execute(steps["target_is_empty"]).fetchone()[0]
-
-        if not empty():  # asked before locking, so that other loads' inserts do not wait
-            return False
-        conn.execute(steps["lock_target_writes"])
-        if not empty():  # a writer that is not a load came first
-            return False
-        conn.execute(steps["lock_parents"])
-        parents = {
-            column: _either_form(conn.execute(steps[query]).fetchall())
-            for column, query in (("department_id", "department_ids"), ("job_id", "job_ids"))
-        }
-        department_at = 2 + table.columns.index("department_id")  # in a staging record
-        job_at = 2 + table.columns.index("job_id")
-        departments, jobs = parents["department_id"], parents["job_id"]
+        if not self._together(conn, steps, "tune_session", "lock_target", "target_is_empty")[0]:
+            return False  # asked before locking, so that other loads' inserts do not wait
+        if not self._together(conn, steps, "lock_target_writes", "target_is_empty")[0]:
+            return False  # a writer that is not a load came first
+        departments, jobs = parents = self._locked_parents(conn, steps)
+        department_at, job_at = _parent_positions(table)
         if HireBlockCheck.usable(departments, jobs):
             checker.block_check = HireBlockCheck(departments, jobs)
-        rejects = _RejectSpool(report.load_id)
-        try:
-            with conn.transaction():
-                conn.execute(steps["skip_key_checks"])
-                with conn.cursor().copy(steps["copy_target"]) as copy:
-                    for record in records:
-                        if type(record) is Block:
-                            copy.write(record.copy_text)
-                            report.received += record.count
+        with _RejectSpool(report.load_id) as rejects:
+            conn.execute(steps["skip_key_checks"])
+            with conn.cursor().copy(steps["copy_target"]) as copy:
+                for record in records:
+                    if type(record) is Block:
+                        copy.write(record.copy_text)
+                        report.received += record.count
+                        continue
+                    report.received += 1
+                    if type(record) is not Rejected:
+                        if record[department_at] in departments and record[job_at] in jobs:
+                            copy.write_row(record[2:])
                             continue
-                        report.received += 1
-                        if type(record) is not Rejected:
-                            if record[department_at] in departments and record[job_at] in jobs:
-                                copy.write_row(record[2:])
-                                continue
-                            record = Rejected(  # noqa: PLW2901
-                                record[0], record[1], _missing_parents(record, department_at,
-                                                                       job_at, parents),
-                            )  # fmt: skip
-                        rejects.add(record)
-                conn.execute(steps["check_keys_per_row"])
-                conn.execute(steps["count_loaded_hires"])
-        except psycopg.errors.UniqueViolation:
-            log.info("load load_id=%s repeats an id; loading through staging", report.load_id)
-            rejects.close()
-            return False
-        report.rejected = self._store_rejects(conn, steps, rejects, report.load_id)
+                        record = _orphan(record, parents, raw_of)  # noqa: PLW2901
+                    rejects.add(record)
+            conn.execute(steps["check_keys_per_row"])
+            conn.execute(steps["count_loaded_hires"])
+            report.rejected = self._store_rejects(conn, steps, rejects, report.load_id)
         report.inserted = report.received - report.rejected
         conn.execute(steps["analyze_target"])
         return True
 
+    def _direct_batch(self, conn, table: Table, records, report: LoadReport, *, raw_of) -> bool:
+        """Load a JSON batch straight into the table, with no staging: True if done.
+
+        Its rows are checked first (they are few, and in memory), missing references in
+        Python against the locked parents, and the hires counted; then the valid rows COPY
+        into the table without per-row triggers (sql/ingest/skip_key_checks.sql) and the
+        counts are added to hire_counts. An id stored already or repeated in the batch makes
+        the primary key refuse the COPY (as can a deadlock with a concurrent batch): then
+        the caller drops this attempt and loads through staging, which decides and words
+        those rows. Loads of one table take turns here as in a merge (lock_target).
+        """
+        steps = self.steps[table.name]
+        records = list(records)
+        report.received = len(records)
+        departments, jobs = parents = self._locked_parents(conn, steps, "tune_session",
+                                                           "lock_target")  # fmt: skip
+        if len(departments) + len(jobs) > 4 * BLOCK_PARENTS_MAX:  # ids in either form
+            return False  # too many to hold in memory for each batch: staging checks them
+        department_at, job_at = _parent_positions(table)
+        datetime_at = 2 + table.columns.index("datetime")
+        with _RejectSpool(report.load_id) as rejects:
+            valid, months = [], Counter()  # months: (UTC "YYYY-MM", department, job) -> hires
+            for record in records:
+                if type(record) is not Rejected:
+                    department, job = record[department_at], record[job_at]
+                    if department in departments and job in jobs:
+                        valid.append(record[2:])
+                        when = record[datetime_at]
+                        months[
+                            when[:7] if type(when) is str else _month(when), department, job
+                        ] += 1
+                        continue
+                    record = _orphan(record, parents, raw_of)  # noqa: PLW2901
+                rejects.add(record)
+            conn.execute(steps["skip_key_checks"])
+            with conn.cursor().copy(steps["copy_target"]) as copy:
+                for row in valid:
+                    copy.write_row(row)
+            conn.execute(steps["add_hire_counts"], {"counts": _quarter_counts(months)})
+            conn.execute(steps["check_keys_per_row"])
+            report.rejected = self._store_rejects(conn, steps, rejects, report.load_id)
+        report.inserted = len(valid)
+        return True
+
+    def _locked_parents(self, conn, steps, *first: str) -> tuple[frozenset, frozenset]:
+        """The department and job ids (as integers and as text), the parents locked first
+        (and the steps named first run before, in the same round trip)."""
+        departments, jobs = self._together(conn, steps, *first, "lock_parents", "parent_ids")
+        return _either_form(departments), _either_form(jobs)
+
     def _merge(
         self, conn, table, report: LoadReport, *, params: dict, on_conflict: str, staged: int,
-        analyzed: bool,
+        analyzed: bool, checked_out: int,
     ) -> None:  # fmt: skip
-        """Staged rows into the table, set-based; fills the report's counts."""
+        """Staged rows into the table, set-based; fills the report's counts (checked_out:
+        the rows the row check rejected, stored already)."""
         steps = self.steps[table.name]
 
         def run(step: str) -> int:
@@ -357,9 +431,11 @@ class Ingestor:
         run("lock_target")
         if set_based:
             run("lock_parents")
-        staged -= run("reject_duplicates")
+        report.rejected = run("reject_duplicates")
         if hires:
-            staged -= run("reject_missing_references")
+            report.rejected += run("reject_missing_references")
+        staged -= report.rejected
+        report.rejected += checked_out
         report.unchanged = report.updated = 0
         if staged < LARGE_LOAD_ROWS:  # small loads hope their ids are new
             try:
@@ -375,9 +451,8 @@ class Ingestor:
             if on_conflict == "update":
                 report.updated = run("update_conflicts")
             else:
-                run("reject_conflicts")
+                report.rejected += run("reject_conflicts")
             report.inserted = self._insert_new(conn, steps, set_based)
-        report.rejected = conn.execute(self.loads_sql["count_rejects"], params).fetchone()[0]
         accounted = report.inserted + report.updated + report.unchanged + report.rejected
         if accounted != report.received:
             raise RuntimeError(f"load {report.load_id}: {report.received} rows in, {accounted} out")
@@ -427,6 +502,12 @@ class _RejectSpool:
     def close(self) -> None:
         self._file.close()
 
+    def __enter__(self) -> _RejectSpool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
 
 def _copy_text(value: str) -> str:
     """A value as a field of COPY's text format."""
@@ -435,18 +516,47 @@ def _copy_text(value: str) -> str:
     )
 
 
-def _missing_parents(record, department_at: int, job_at: int, parents: dict) -> list[str]:
-    checks = (("department_id", department_at), ("job_id", job_at))
+def _parent_positions(table: Table) -> tuple[int, int]:
+    """Where a staging record of the table holds its department and its job."""
+    return 2 + table.columns.index("department_id"), 2 + table.columns.index("job_id")
+
+
+def _missing_parents(record, parents: tuple[frozenset, frozenset]) -> list[str]:
+    department_at, job_at = _parent_positions(TABLES["hired_employees"])
+    checks = (("department_id", department_at, parents[0]), ("job_id", job_at, parents[1]))
     return [
         MISSING_PARENT[column].format(value=record[at])
-        for column, at in checks
-        if record[at] not in parents[column]
+        for column, at, ids in checks
+        if record[at] not in ids
     ]
+
+
+def _orphan(record: tuple, parents, raw_of) -> Rejected:
+    """The reject of a checked row whose department or job does not exist."""
+    raw = record[1] if record[1] is not None else raw_of(record[0])
+    return Rejected(record[0], raw, _missing_parents(record, parents))
+
+
+def _month(instant) -> str:
+    """'YYYY-MM' of a UTC datetime from the schema (the fast check's text is sliced instead)."""
+    return f"{instant.year:04d}-{instant.month:02d}"
+
+
+def _quarter_counts(months: Counter) -> str:
+    """Hires per (UTC "YYYY-MM", department, job) as the JSON rows of add_hire_counts.sql:
+    per UTC year, department, job and quarter."""
+    quarters: Counter = Counter()
+    for (month, department, job), hires in months.items():
+        quarters[int(month[:4]), int(department), int(job), (int(month[5:7]) + 2) // 3] += hires
+    return json.dumps([
+        {"year": y, "department_id": d, "job_id": j, "quarter": q, "hires": n}
+        for (y, d, j, q), n in quarters.items()
+    ])  # fmt: skip
 
 
 def _either_form(ids) -> frozenset:
     """Parent ids as integers and as their text: a record holds one or the other."""
-    return frozenset(i for (value,) in ids for i in (value, str(value)))
+    return frozenset(i for value in ids for i in (value, str(value)))
 
 
 def _ms_since(started: float) -> int:

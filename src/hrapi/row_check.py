@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import re
 from typing import NamedTuple
 
 from marshmallow import ValidationError
 
-from hrapi.csv_source import Block, SourceRow, printable
+from hrapi.csv_source import Block, SourceRow, json_raw, printable
 from hrapi.row_schemas import (
     INT32_MAX,
     NOT_UTF8,
@@ -34,6 +33,7 @@ from hrapi.row_schemas import (
 from hrapi.tables import Table
 
 _MISSING = object()  # stands for an absent field in the per-field cache
+_NUL_OR_NOT_UTF8 = re.compile(r"\x00|" + NOT_UTF8.pattern)
 
 
 class Rejected(NamedTuple):
@@ -64,15 +64,16 @@ class RowChecker:
         self.columns = table.columns
         self.fast = fast
         self.block_check = None  # a HireBlockCheck, set by a direct load (see ingest)
-        self.schema = table.row_schema()
+        self.schema, self._field_schemas = _schemas(table)
         kinds = [type(self.schema.fields[c]) for c in table.columns]
         self._fast_line = re.compile(",".join(_FAST_PATTERNS[k] for k in kinds) + r"\r?\n?")
         self._fast_field = {
             c: (re.compile(_FAST_PATTERNS[k]), k) for c, k in zip(table.columns, kinds, strict=True)
         }
-        self._field_schemas = {c: table.row_schema(only=(c,)) for c in table.columns}
         # A field's reasons depend on its value alone: ask the schema once per distinct value.
         self._field_reasons = functools.lru_cache(maxsize=4096)(self._ask_schema_about)
+        self._kinds = kinds
+        self._instant = re.compile(_FAST_PATTERNS[UtcInstant])
         self._text_groups = [i for i, k in enumerate(kinds) if k is Text]
         self._time_groups = [i for i, k in enumerate(kinds) if k is UtcInstant]
 
@@ -121,18 +122,41 @@ class RowChecker:
         """The staging record of a JSON batch row (or its Rejected).
 
         A row whose fields are exactly the table's, with integers that are JSON integers and
-        plain UTC datetimes, is checked here; any other goes to the schema, which decides and
-        words the reasons (tests/test_fast_check.py proves the two agree).
+        plain UTC datetimes, is checked here, and its raw text is left out (None: it is made
+        only if a later step rejects the row, see json_raw); any other row goes to the
+        schema, which decides and words the reasons (tests/test_fast_check.py proves the two
+        agree).
         """
-        raw = json.dumps(row, ensure_ascii=False)
         if self.fast and type(row) is dict and row.keys() == self._fast_field.keys():
-            values = tuple(row[c] for c in self.columns)
-            if all(
-                _json_passes(v, *self._fast_field[c])
-                for c, v in zip(self.columns, values, strict=True)
-            ):
-                return (position, raw, *values)
-        return self.record(SourceRow(position, raw, row))
+            values = tuple([row[c] for c in self.columns])
+            if self._json_values_pass(values):
+                return (position, None, *values)
+        return self.record(SourceRow(position, json_raw(row), row))
+
+    def _json_values_pass(self, values: tuple) -> bool:
+        """The fast check of a JSON row's values: what the schema fields accept, in their
+        plain forms (the rules of row_schemas.Int32, Text and UtcInstant)."""
+        for value, kind in zip(values, self._kinds, strict=False):  # as many, by construction
+            if kind is Int32:
+                if type(value) is not int or not 0 < value <= INT32_MAX:
+                    return False
+            elif type(value) is not str:
+                return False
+            elif kind is Text:
+                if (
+                    not 0 < len(value) <= TEXT_MAX_LENGTH
+                    or value.isspace()
+                    or _NUL_OR_NOT_UTF8.search(value) is not None
+                ):
+                    return False
+            elif self._instant.fullmatch(value) is None:
+                return False
+            else:
+                try:
+                    dt.datetime.fromisoformat(value)
+                except ValueError:
+                    return False
+        return True
 
     def record(self, row: SourceRow) -> tuple:
         """The staging record of a row, or its Rejected, by the Marshmallow schema."""
@@ -160,6 +184,13 @@ class RowChecker:
         return (position, line.rstrip("\r\n"), *values)
 
 
+@functools.cache
+def _schemas(table: Table) -> tuple:
+    """A table's row schema, and one per field: built once (a load checks with them, and
+    schemas are not changed by loading)."""
+    return table.row_schema(), {c: table.row_schema(only=(c,)) for c in table.columns}
+
+
 def _field_passes(value: str, pattern: re.Pattern, kind) -> bool:
     """The fast check of one field's text (see fast_record)."""
     if pattern.fullmatch(value) is None:
@@ -172,22 +203,6 @@ def _field_passes(value: str, pattern: re.Pattern, kind) -> bool:
         except ValueError:
             return False
     return True
-
-
-def _json_passes(value, pattern: re.Pattern, kind) -> bool:
-    """The fast check of one JSON value: what the schema field accepts, in its plain forms."""
-    if kind is Int32:
-        return type(value) is int and 1 <= value <= INT32_MAX
-    if type(value) is not str:
-        return False
-    if kind is Text:  # the rules of row_schemas.Text
-        return (
-            0 < len(value) <= TEXT_MAX_LENGTH
-            and bool(value.strip())
-            and "\x00" not in value
-            and NOT_UTF8.search(value) is None
-        )
-    return _field_passes(value, pattern, kind)
 
 
 # The block check's line: the fast check's shape, narrower still (text without tab or backslash,

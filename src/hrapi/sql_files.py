@@ -15,7 +15,7 @@ from psycopg import sql
 
 from hrapi.tables import TABLES, Table
 
-STAGE = sql.Identifier("hrapi_stage")  # the session-local staging table of loads and restores
+STAGE = sql.Identifier("hrapi_stage")  # the staging table of a restore (dropped at its commit)
 
 
 class SqlFilesError(RuntimeError):
@@ -50,7 +50,8 @@ def _without_comments(text: str) -> str:
 def compose_for_table(template: str, table: Table, **extra: sql.Composable) -> sql.Composed:
     """Fill a template's identifiers for one table of the fixed map.
 
-    `{target}` the table, `{stage}` the staging table, `{columns}` all columns, and
+    `{target}` the table (`{table_name}` its name as a literal), `{stage}` a staging table
+    (STAGE unless `extra` names one), `{columns}` all columns, and
     `{target_columns}`/`{stage_columns}` the same qualified with `t.`/`s.`; the `value_`
     variants leave out `id`. `extra` fills any other placeholder (from the catalog, never
     from request text).
@@ -62,9 +63,10 @@ def compose_for_table(template: str, table: Table, **extra: sql.Composable) -> s
         )
 
     values = [c for c in table.columns if c != "id"]
+    extra.setdefault("stage", STAGE)
     return sql.SQL(template).format(
-        stage=STAGE,
         target=sql.Identifier(table.name),
+        table_name=sql.Literal(table.name),
         columns=cols(None, table.columns),
         target_columns=cols("t", table.columns),
         stage_columns=cols("s", table.columns),
@@ -74,9 +76,18 @@ def compose_for_table(template: str, table: Table, **extra: sql.Composable) -> s
     )
 
 
-def compose_per_table(templates: dict[str, str]) -> dict[str, dict[str, sql.Composed]]:
-    """{table name: {query name: composed query}} for every table of the fixed map."""
-    return {
-        name: {query: compose_for_table(text, table) for query, text in templates.items()}
-        for name, table in TABLES.items()
-    }
+def compose_per_table(
+    templates: dict[str, str], stage_prefix: str | None = None
+) -> dict[str, dict[str, sql.Composed]]:
+    """{table name: {query name: composed query}} for every table of the fixed map.
+
+    With a stage_prefix, `{stage}` is a staging table of each table's own, named
+    prefix + table name (one that may outlive a transaction); else the shared STAGE.
+    """
+    composed = {}
+    for name, table in TABLES.items():
+        stage = sql.Identifier(stage_prefix + name) if stage_prefix else STAGE
+        composed[name] = {
+            query: compose_for_table(text, table, stage=stage) for query, text in templates.items()
+        }
+    return composed

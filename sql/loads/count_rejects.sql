@@ -1,1 +1,0 @@
-SELECT count(*) FROM load_rejects WHERE load_id = %(load_id)s
