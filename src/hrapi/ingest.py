@@ -152,17 +152,18 @@ class Ingestor:
         records = chain([first], records)
         started = time.perf_counter()
         with self.database.connection() as conn:
-            conn.execute(self.loads_sql["fail_orphaned_loads"])
-            load_id = conn.execute(
-                self.loads_sql["create_load"],
-                {
-                    "table": table.name,
-                    "source": source,
-                    "filename": filename,
-                    "on_conflict": on_conflict,
-                },
-            ).fetchone()[0]
-            conn.commit()
+            with conn.pipeline():  # one round trip
+                created = conn.execute(
+                    self.loads_sql["create_load"],
+                    {
+                        "table": table.name,
+                        "source": source,
+                        "filename": filename,
+                        "on_conflict": on_conflict,
+                    },
+                )
+                conn.commit()
+            load_id = created.fetchone()[0]
             report = LoadReport(load_id=load_id, table=table.name, status="running", source=source)
             try:
                 raw_of = data.raw_of if isinstance(data, JsonInput) else None
@@ -379,8 +380,9 @@ class Ingestor:
         steps = self.steps[table.name]
         records = list(records)
         report.received = len(records)
-        departments, jobs = parents = self._locked_parents(conn, steps, "tune_session",
-                                                           "lock_target")  # fmt: skip
+        departments, jobs = parents = self._locked_parents(
+            conn, steps, "tune_session", "lock_target", "skip_key_checks"
+        )  # the key checks are skipped from here until the counts are added
         if len(departments) + len(jobs) > 4 * BLOCK_PARENTS_MAX:  # ids in either form
             return False  # too many to hold in memory for each batch: staging checks them
         department_at, job_at = _parent_positions(table)
@@ -399,7 +401,6 @@ class Ingestor:
                         continue
                     record = _orphan(record, parents, raw_of)  # noqa: PLW2901
                 rejects.add(record)
-            conn.execute(steps["skip_key_checks"])
             with conn.cursor().copy(steps["copy_target"]) as copy:
                 for row in valid:
                     copy.write_row(row)
