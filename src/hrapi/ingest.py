@@ -14,9 +14,9 @@ One load is one transaction:
 Hires are checked against departments and jobs set-based, with the parents locked, and then
 inserted without the per-row foreign-key probes when the database role may skip them (see
 sql/ingest/skip_key_checks.sql for why that is safe); otherwise the probes run as usual.
-A CSV load into an empty hired_employees (the migration's first load) skips staging: rows
-COPY into the table (see _direct), and an input that repeats an id starts over through
-staging.
+A CSV load into an empty hired_employees (the migration's first load), and a JSON batch of
+hires, skip staging (see direct_load); an input that repeats an id, or one stored already,
+starts over through staging.
 
 If anything fails, the transaction rolls back: none of the load's rows, rejects or counts are
 stored, and the load is marked failed.
@@ -26,20 +26,20 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from itertools import chain
 
 import psycopg
 from psycopg import sql
 
-from hrapi.csv_source import Block, JsonInput
+from hrapi.csv_source import JsonInput
 from hrapi.db import Database, DatabaseUnavailable
-from hrapi.row_check import BLOCK_PARENTS_MAX, HireBlockCheck, Rejected, RowChecker
+from hrapi.direct_load import DIRECT_TABLES, DirectLoads
+from hrapi.reject_spool import RejectSpool
+from hrapi.row_check import Rejected, RowChecker
 from hrapi.sql_files import compose_per_table, load_group
-from hrapi.tables import TABLES, Table
+from hrapi.tables import Table
 
 log = logging.getLogger(__name__)
 reject_log = logging.getLogger("hrapi.rejects")
@@ -47,14 +47,8 @@ reject_log = logging.getLogger("hrapi.rejects")
 REPORT_REJECTS = 100  # rejects listed in a load report; all of them are in load_rejects
 LOG_RAW_CHARS = 200  # of a reject's raw text, in its log line
 MERGE_ATTEMPTS = 3  # a merge that meets a deadlock or serialization failure is retried
-REJECT_SPOOL_BYTES = 1 << 20  # rejected rows kept in memory up to this, then on disk
 LARGE_LOAD_ROWS = 10_000  # staged rows from which a load analyzes them first, and merges
 # stored ids before inserting (smaller loads insert at once, hoping their ids are new)
-DIRECT_TABLES = ("hired_employees",)  # CSV loads go straight into these tables when empty
-MISSING_PARENT = {  # worded as sql/ingest/reject_missing_references.sql words them
-    "department_id": "department_id: department {value} does not exist",
-    "job_id": "job_id: job {value} does not exist",
-}
 INGEST_STEPS = (
     "tune_session",
     "create_stage",
@@ -129,6 +123,7 @@ class Ingestor:
         )
         self.loads_sql = load_group(sql_dir, "loads", required=LOAD_QUERIES)
         self._may_skip: bool | None = None  # asked of the database once (see may_skip_key_checks)
+        self.direct = DirectLoads(self)
 
     def load(
         self,
@@ -211,7 +206,7 @@ class Ingestor:
         }
         conn.execute(steps["tune_session"])
         conn.execute(steps["create_stage"])
-        rejects = _RejectSpool(report.load_id)
+        rejects = RejectSpool(report.load_id)
         with conn.cursor().copy(steps["copy_stage"]) as copy:
             for record in records:
                 report.received += 1
@@ -219,7 +214,7 @@ class Ingestor:
                     rejects.add(record)
                 else:
                     copy.write_row(record)
-        checked_out = self._store_rejects(conn, steps, rejects, report.load_id)
+        checked_out = self.store_rejects(conn, steps, rejects, report.load_id)
         staged = report.received - checked_out
         analyzed = staged >= LARGE_LOAD_ROWS
         if analyzed:
@@ -283,7 +278,7 @@ class Ingestor:
         conn.execute(steps["check_keys_per_row"])
         return inserted
 
-    def _store_rejects(self, conn, steps, rejects: _RejectSpool, load_id: int) -> int:
+    def store_rejects(self, conn, steps, rejects: RejectSpool, load_id: int) -> int:
         """COPY the spooled rejects into load_rejects (without a key check per row where the
         role may skip them, the load's record locked instead); returns how many."""
         if not rejects.count:
@@ -299,17 +294,18 @@ class Ingestor:
         return rejects.count
 
     def _load_directly(self, conn, table, records, checker, report, *, raw_of, started) -> bool:
-        """Load straight into the table where that may be done (see _direct and
-        _direct_batch), in a transaction of its own: True if done. False leaves nothing of
-        the attempt behind; the caller then loads through staging."""
+        """Load straight into the table where that may be done (see direct_load), in a
+        transaction of its own: True if done. False leaves nothing of the attempt behind;
+        the caller then loads through staging."""
         if table.name not in DIRECT_TABLES or not self._may_skip_key_checks(conn):
             return False
         try:
             with conn.transaction():
                 if report.source == "csv":
-                    done = self._direct(conn, table, records, checker, report, raw_of=raw_of)
+                    done = self.direct.empty_table(conn, table, records, checker, report,
+                                                   raw_of=raw_of)  # fmt: skip
                 else:
-                    done = self._direct_batch(conn, table, records, report, raw_of=raw_of)
+                    done = self.direct.batch(conn, table, records, report, raw_of=raw_of)
                 if done:
                     self._finish(conn, report, started)
             return done
@@ -318,103 +314,12 @@ class Ingestor:
                      type(exc).__name__)  # fmt: skip
             return False
 
-    def _together(self, conn, steps, *names: str):
+    def together(self, conn, steps, *names: str):
         """Run steps without parameters in one round trip; the last one's first row."""
         cursor = conn.execute(sql.SQL(";\n").join(steps[name] for name in names))
         while cursor.nextset():
             pass
         return cursor.fetchone() if cursor.description else None
-
-    def _direct(self, conn, table: Table, records, checker, report: LoadReport, *, raw_of) -> bool:
-        """Load an empty table straight from the stream, with no staging: True if done.
-
-        When the table is empty there is nothing to be unchanged or in conflict with, and
-        departments and jobs are few: with the parents locked, missing references are found
-        in Python, and rows COPY straight into the table without per-row key checks (see
-        sql/ingest/skip_key_checks.sql). An id repeated in the input makes the primary key
-        refuse the COPY; then nothing of this attempt is kept and the caller loads through
-        staging, which words that reject. Needs a role that may skip the key checks.
-        """
-        steps = self.steps[table.name]
-        if not self._together(conn, steps, "tune_session", "lock_target", "target_is_empty")[0]:
-            return False  # asked before locking, so that other loads' inserts do not wait
-        if not self._together(conn, steps, "lock_target_writes", "target_is_empty")[0]:
-            return False  # a writer that is not a load came first
-        departments, jobs = parents = self._locked_parents(conn, steps)
-        department_at, job_at = _parent_positions(table)
-        if HireBlockCheck.usable(departments, jobs):
-            checker.block_check = HireBlockCheck(departments, jobs)
-        with _RejectSpool(report.load_id) as rejects:
-            conn.execute(steps["skip_key_checks"])
-            with conn.cursor().copy(steps["copy_target"]) as copy:
-                for record in records:
-                    if type(record) is Block:
-                        copy.write(record.copy_text)
-                        report.received += record.count
-                        continue
-                    report.received += 1
-                    if type(record) is not Rejected:
-                        if record[department_at] in departments and record[job_at] in jobs:
-                            copy.write_row(record[2:])
-                            continue
-                        record = _orphan(record, parents, raw_of)  # noqa: PLW2901
-                    rejects.add(record)
-            conn.execute(steps["check_keys_per_row"])
-            conn.execute(steps["count_loaded_hires"])
-            report.rejected = self._store_rejects(conn, steps, rejects, report.load_id)
-        report.inserted = report.received - report.rejected
-        conn.execute(steps["analyze_target"])
-        return True
-
-    def _direct_batch(self, conn, table: Table, records, report: LoadReport, *, raw_of) -> bool:
-        """Load a JSON batch straight into the table, with no staging: True if done.
-
-        Its rows are checked first (they are few, and in memory), missing references in
-        Python against the locked parents, and the hires counted; then the valid rows COPY
-        into the table without per-row triggers (sql/ingest/skip_key_checks.sql) and the
-        counts are added to hire_counts. An id stored already or repeated in the batch makes
-        the primary key refuse the COPY (as can a deadlock with a concurrent batch): then
-        the caller drops this attempt and loads through staging, which decides and words
-        those rows. Loads of one table take turns here as in a merge (lock_target).
-        """
-        steps = self.steps[table.name]
-        records = list(records)
-        report.received = len(records)
-        departments, jobs = parents = self._locked_parents(
-            conn, steps, "tune_session", "lock_target", "skip_key_checks"
-        )  # the key checks are skipped from here until the counts are added
-        if len(departments) + len(jobs) > 4 * BLOCK_PARENTS_MAX:  # ids in either form
-            return False  # too many to hold in memory for each batch: staging checks them
-        department_at, job_at = _parent_positions(table)
-        datetime_at = 2 + table.columns.index("datetime")
-        with _RejectSpool(report.load_id) as rejects:
-            valid, months = [], Counter()  # months: (UTC "YYYY-MM", department, job) -> hires
-            for record in records:
-                if type(record) is not Rejected:
-                    department, job = record[department_at], record[job_at]
-                    if department in departments and job in jobs:
-                        valid.append(record[2:])
-                        when = record[datetime_at]
-                        months[
-                            when[:7] if type(when) is str else _month(when), department, job
-                        ] += 1
-                        continue
-                    record = _orphan(record, parents, raw_of)  # noqa: PLW2901
-                rejects.add(record)
-            with conn.cursor().copy(steps["copy_target"]) as copy:
-                for row in valid:
-                    copy.write_row(row)
-            conn.execute(steps["add_hire_counts"], {"counts": _quarter_counts(months)})
-            conn.execute(steps["check_keys_per_row"])
-            report.rejected = self._store_rejects(conn, steps, rejects, report.load_id)
-        report.inserted = len(valid)
-        return True
-
-    def _locked_parents(self, conn, steps, *first: str) -> tuple[frozenset, frozenset]:
-        """The department and job ids (as integers and as text), the parents locked first
-        (and the steps named first run before, in the same round trip)."""
-        departments, jobs = self._together(conn, steps, *first, "lock_parents", "parent_ids")
-        return _either_form(departments), _either_form(jobs)
 
     def _merge(
         self, conn, table, report: LoadReport, *, params: dict, on_conflict: str, staged: int,
@@ -472,92 +377,6 @@ class Ingestor:
                 )  # fmt: skip
         except (psycopg.Error, DatabaseUnavailable):
             log.warning("could not mark load %s failed now; it will be swept", report.load_id)
-
-
-class _RejectSpool:
-    """Rejected rows wait here (in memory, then on disk) while the good ones stream by COPY:
-    one connection runs one COPY at a time. They wait as COPY rows of load_rejects."""
-
-    def __init__(self, load_id: int):
-        self._file = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by copy_into
-            max_size=REJECT_SPOOL_BYTES, mode="w+", encoding="utf-8"
-        )
-        self._prefix = f"{load_id}\t"
-        self.count = 0
-
-    def add(self, reject: Rejected) -> None:
-        self._file.write(
-            f"{self._prefix}{reject.position}\t{_copy_text(reject.raw)}\t"
-            f"{_copy_text(json.dumps(reject.reasons))}\n"
-        )
-        self.count += 1
-
-    def copy_into(self, conn, copy_sql) -> None:
-        """COPY the spooled rejects into load_rejects."""
-        self._file.seek(0)
-        with conn.cursor().copy(copy_sql) as copy:
-            while chunk := self._file.read(1 << 16):
-                copy.write(chunk)
-        self.close()
-
-    def close(self) -> None:
-        self._file.close()
-
-    def __enter__(self) -> _RejectSpool:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def _copy_text(value: str) -> str:
-    """A value as a field of COPY's text format."""
-    return (
-        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    )
-
-
-def _parent_positions(table: Table) -> tuple[int, int]:
-    """Where a staging record of the table holds its department and its job."""
-    return 2 + table.columns.index("department_id"), 2 + table.columns.index("job_id")
-
-
-def _missing_parents(record, parents: tuple[frozenset, frozenset]) -> list[str]:
-    department_at, job_at = _parent_positions(TABLES["hired_employees"])
-    checks = (("department_id", department_at, parents[0]), ("job_id", job_at, parents[1]))
-    return [
-        MISSING_PARENT[column].format(value=record[at])
-        for column, at, ids in checks
-        if record[at] not in ids
-    ]
-
-
-def _orphan(record: tuple, parents, raw_of) -> Rejected:
-    """The reject of a checked row whose department or job does not exist."""
-    raw = record[1] if record[1] is not None else raw_of(record[0])
-    return Rejected(record[0], raw, _missing_parents(record, parents))
-
-
-def _month(instant) -> str:
-    """'YYYY-MM' of a UTC datetime from the schema (the fast check's text is sliced instead)."""
-    return f"{instant.year:04d}-{instant.month:02d}"
-
-
-def _quarter_counts(months: Counter) -> str:
-    """Hires per (UTC "YYYY-MM", department, job) as the JSON rows of add_hire_counts.sql:
-    per UTC year, department, job and quarter."""
-    quarters: Counter = Counter()
-    for (month, department, job), hires in months.items():
-        quarters[int(month[:4]), int(department), int(job), (int(month[5:7]) + 2) // 3] += hires
-    return json.dumps([
-        {"year": y, "department_id": d, "job_id": j, "quarter": q, "hires": n}
-        for (y, d, j, q), n in quarters.items()
-    ])  # fmt: skip
-
-
-def _either_form(ids) -> frozenset:
-    """Parent ids as integers and as their text: a record holds one or the other."""
-    return frozenset(i for value in ids for i in (value, str(value)))
 
 
 def _ms_since(started: float) -> int:

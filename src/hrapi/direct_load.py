@@ -1,0 +1,176 @@
+"""Loading hires straight into the table, with no staging: the fast paths of a load.
+
+Two cases, both with the parents (departments, jobs) locked and checked once in Python instead
+of a foreign-key probe per row (sql/ingest/skip_key_checks.sql says why that is safe):
+
+- a CSV file into an empty hired_employees (the migration's first load): the rows stream from
+  the request into COPY, runs of plain lines a chunk at a time (row_check.HireBlockCheck), and
+  the hires are counted once in SQL at the end;
+- a JSON batch (at most 1000 rows, in memory): checked first, hires counted in Python, then
+  one COPY.
+
+Where an id is stored already or repeated, the primary key refuses the COPY; the caller
+(ingest.Ingestor) rolls the attempt back and loads through staging, which decides and words
+those rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from hrapi.csv_source import Block
+from hrapi.reject_spool import RejectSpool
+from hrapi.row_check import BLOCK_PARENTS_MAX, HireBlockCheck, Rejected
+from hrapi.tables import TABLES, Table
+
+if TYPE_CHECKING:
+    from hrapi.ingest import Ingestor
+
+DIRECT_TABLES = ("hired_employees",)  # loads into these may go straight into the table
+MISSING_PARENT = {  # worded as sql/ingest/reject_missing_references.sql words them
+    "department_id": "department_id: department {value} does not exist",
+    "job_id": "job_id: job {value} does not exist",
+}
+
+
+class DirectLoads:
+    """The direct ways of one Ingestor (its SQL steps, its way of storing rejects)."""
+
+    def __init__(self, loads: Ingestor):
+        self.loads = loads
+
+    def empty_table(self, conn, table: Table, records, checker, report, *, raw_of) -> bool:
+        """Load an empty table straight from the stream, with no staging: True if done.
+
+        When the table is empty there is nothing to be unchanged or in conflict with, and
+        departments and jobs are few: with the parents locked, missing references are found
+        in Python, and rows COPY straight into the table without per-row key checks (see
+        sql/ingest/skip_key_checks.sql). An id repeated in the input makes the primary key
+        refuse the COPY; then nothing of this attempt is kept and the caller loads through
+        staging, which words that reject. Needs a role that may skip the key checks.
+        """
+        steps, together = self.loads.steps[table.name], self.loads.together
+        if not together(conn, steps, "tune_session", "lock_target", "target_is_empty")[0]:
+            return False  # asked before locking, so that other loads' inserts do not wait
+        if not together(conn, steps, "lock_target_writes", "target_is_empty")[0]:
+            return False  # a writer that is not a load came first
+        departments, jobs = parents = self._locked_parents(conn, steps)
+        department_at, job_at = _parent_positions(table)
+        if HireBlockCheck.usable(departments, jobs):
+            checker.block_check = HireBlockCheck(departments, jobs)
+        with RejectSpool(report.load_id) as rejects:
+            conn.execute(steps["skip_key_checks"])
+            with conn.cursor().copy(steps["copy_target"]) as copy:
+                for record in records:
+                    if type(record) is Block:
+                        copy.write(record.copy_text)
+                        report.received += record.count
+                        continue
+                    report.received += 1
+                    if type(record) is not Rejected:
+                        if record[department_at] in departments and record[job_at] in jobs:
+                            copy.write_row(record[2:])
+                            continue
+                        record = _orphan(record, parents, raw_of)  # noqa: PLW2901
+                    rejects.add(record)
+            conn.execute(steps["check_keys_per_row"])
+            conn.execute(steps["count_loaded_hires"])
+            report.rejected = self.loads.store_rejects(conn, steps, rejects, report.load_id)
+        report.inserted = report.received - report.rejected
+        conn.execute(steps["analyze_target"])
+        return True
+
+    def batch(self, conn, table: Table, records, report, *, raw_of) -> bool:
+        """Load a JSON batch straight into the table, with no staging: True if done.
+
+        Its rows are checked first (they are few, and in memory), missing references in
+        Python against the locked parents, and the hires counted; then the valid rows COPY
+        into the table without per-row triggers (sql/ingest/skip_key_checks.sql) and the
+        counts are added to hire_counts. An id stored already or repeated in the batch makes
+        the primary key refuse the COPY (as can a deadlock with a concurrent batch): then
+        the caller drops this attempt and loads through staging, which decides and words
+        those rows. Loads of one table take turns here as in a merge (lock_target).
+        """
+        steps = self.loads.steps[table.name]
+        records = list(records)
+        report.received = len(records)
+        departments, jobs = parents = self._locked_parents(
+            conn, steps, "tune_session", "lock_target", "skip_key_checks"
+        )  # the key checks are skipped from here until the counts are added
+        if len(departments) + len(jobs) > 4 * BLOCK_PARENTS_MAX:  # ids in either form
+            return False  # too many to hold in memory for each batch: staging checks them
+        department_at, job_at = _parent_positions(table)
+        datetime_at = 2 + table.columns.index("datetime")
+        with RejectSpool(report.load_id) as rejects:
+            valid, months = [], Counter()  # months: (UTC "YYYY-MM", department, job) -> hires
+            for record in records:
+                if type(record) is not Rejected:
+                    department, job = record[department_at], record[job_at]
+                    if department in departments and job in jobs:
+                        valid.append(record[2:])
+                        when = record[datetime_at]
+                        months[
+                            when[:7] if type(when) is str else _month(when), department, job
+                        ] += 1
+                        continue
+                    record = _orphan(record, parents, raw_of)  # noqa: PLW2901
+                rejects.add(record)
+            with conn.cursor().copy(steps["copy_target"]) as copy:
+                for row in valid:
+                    copy.write_row(row)
+            conn.execute(steps["add_hire_counts"], {"counts": _quarter_counts(months)})
+            conn.execute(steps["check_keys_per_row"])
+            report.rejected = self.loads.store_rejects(conn, steps, rejects, report.load_id)
+        report.inserted = len(valid)
+        return True
+
+    def _locked_parents(self, conn, steps, *first: str) -> tuple[frozenset, frozenset]:
+        """The department and job ids (as integers and as text), the parents locked first
+        (and the steps named first run before, in the same round trip)."""
+        departments, jobs = self.loads.together(conn, steps, *first, "lock_parents", "parent_ids")
+        return _either_form(departments), _either_form(jobs)
+
+
+def _parent_positions(table: Table) -> tuple[int, int]:
+    """Where a staging record of the table holds its department and its job."""
+    return 2 + table.columns.index("department_id"), 2 + table.columns.index("job_id")
+
+
+def _missing_parents(record, parents: tuple[frozenset, frozenset]) -> list[str]:
+    department_at, job_at = _parent_positions(TABLES["hired_employees"])
+    checks = (("department_id", department_at, parents[0]), ("job_id", job_at, parents[1]))
+    return [
+        MISSING_PARENT[column].format(value=record[at])
+        for column, at, ids in checks
+        if record[at] not in ids
+    ]
+
+
+def _orphan(record: tuple, parents, raw_of) -> Rejected:
+    """The reject of a checked row whose department or job does not exist."""
+    raw = record[1] if record[1] is not None else raw_of(record[0])
+    return Rejected(record[0], raw, _missing_parents(record, parents))
+
+
+def _month(instant) -> str:
+    """'YYYY-MM' of a UTC datetime from the schema (the fast check's text is sliced instead)."""
+    return f"{instant.year:04d}-{instant.month:02d}"
+
+
+def _quarter_counts(months: Counter) -> str:
+    """Hires per (UTC "YYYY-MM", department, job) as the JSON rows of add_hire_counts.sql:
+    per UTC year, department, job and quarter."""
+    quarters: Counter = Counter()
+    for (month, department, job), hires in months.items():
+        quarters[int(month[:4]), int(department), int(job), (int(month[5:7]) + 2) // 3] += hires
+    return json.dumps([
+        {"year": y, "department_id": d, "job_id": j, "quarter": q, "hires": n}
+        for (y, d, j, q), n in quarters.items()
+    ])  # fmt: skip
+
+
+def _either_form(ids) -> frozenset:
+    """Parent ids as integers and as their text: a record holds one or the other."""
+    return frozenset(i for value in ids for i in (value, str(value)))
