@@ -92,6 +92,9 @@ class Block:
 
 # A line as the csv module and universal newlines see it: it ends at \n, \r\n or \r.
 _LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
+# A line the csv module would only split at its commas: no quote, no NUL, \n at most at its end,
+# no field anywhere near the csv module's size limit.
+_UNQUOTED = re.compile(f'[^"\\r\\n\\x00]{{0,{1 << 16}}}\\n?')
 
 
 class _Lines:
@@ -188,14 +191,19 @@ def _records(lines: _Lines, table, checker) -> Iterator[tuple | Block]:
                 yield record
                 continue
         start = line_number
-        record_lines = _RecordLines(line, lines)
-        reader = csv.reader(record_lines, strict=True)
-        try:
-            fields = next(reader)
-        except csv.Error as exc:
-            fields, problem = None, f"unreadable CSV: {exc} (an unbalanced quote?)"
-        line_number += len(record_lines.taken) - 1
-        raw = record_lines.text()
+        problem = None
+        if fast_record is not None and not first and _UNQUOTED.fullmatch(line):
+            raw = line.removesuffix("\n")  # what the csv module reads in it: commas split it
+            fields = raw.split(",") if raw else []
+        else:
+            record_lines = _RecordLines(line, lines)
+            reader = csv.reader(record_lines, strict=True)
+            try:
+                fields = next(reader)
+            except csv.Error as exc:
+                fields, problem = None, f"unreadable CSV: {exc} (an unbalanced quote?)"
+            line_number += len(record_lines.taken) - 1
+            raw = record_lines.text()
         if fields is not None:
             if not fields:
                 continue  # an empty line

@@ -28,6 +28,7 @@ from hrapi.tables import TABLES, Table
 if TYPE_CHECKING:
     from hrapi.ingest import Ingestor
 
+COPY_WRITE_CHARS = 1 << 16  # blocks of plain lines are sent to COPY this much at a time
 DIRECT_TABLES = ("hired_employees",)  # loads into these may go straight into the table
 MISSING_PARENT = {  # worded as sql/ingest/reject_missing_references.sql words them
     "department_id": "department_id: department {value} does not exist",
@@ -63,18 +64,24 @@ class DirectLoads:
         with RejectSpool(report.load_id) as rejects:
             conn.execute(steps["skip_key_checks"])
             with conn.cursor().copy(steps["copy_target"]) as copy:
+                blocks, block_chars = [], 0  # written a COPY_WRITE_CHARS at a time
                 for record in records:
                     if type(record) is Block:
-                        copy.write(record.copy_text)
+                        blocks.append(record.copy_text)
+                        block_chars += len(record.copy_text)
+                        if block_chars >= COPY_WRITE_CHARS:
+                            copy.write("".join(blocks))
+                            blocks, block_chars = [], 0
                         report.received += record.count
                         continue
                     report.received += 1
                     if type(record) is not Rejected:
                         if record[department_at] in departments and record[job_at] in jobs:
-                            copy.write_row(record[2:])
+                            copy.write_row(record[2:])  # rows need not arrive in input order
                             continue
                         record = _orphan(record, parents, raw_of)  # noqa: PLW2901
                     rejects.add(record)
+                copy.write("".join(blocks))
             conn.execute(steps["check_keys_per_row"])
             conn.execute(steps["count_loaded_hires"])
             report.rejected = self.loads.store_rejects(conn, steps, rejects, report.load_id)
