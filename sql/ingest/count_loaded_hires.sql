@@ -1,12 +1,9 @@
 -- A direct load skipped the hire_counts trigger (skip_key_checks.sql): the table was empty and
 -- is locked against other writers, so its hires are exactly this load's. Counted in one pass,
--- as the trigger counts them (UTC year and quarter; date_part gives the same numbers as extract,
--- faster), keys written in primary key order.
-INSERT INTO hire_counts AS c (year, department_id, job_id, quarter, hires)
+-- as the trigger counts them (UTC year and quarter; date_part gives the same numbers as
+-- extract, faster); a query of its own (an INSERT could not scan in parallel), whose rows
+-- add_hire_counts.sql adds to hire_counts.
 SELECT date_part('year', datetime AT TIME ZONE 'UTC')::integer, department_id, job_id,
        date_part('quarter', datetime AT TIME ZONE 'UTC')::integer, count(*)
 FROM hired_employees
 GROUP BY 1, 2, 3, 4
-ORDER BY 1, 2, 3, 4
-ON CONFLICT (year, department_id, job_id, quarter)
-DO UPDATE SET hires = c.hires + excluded.hires

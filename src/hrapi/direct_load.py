@@ -53,9 +53,13 @@ class DirectLoads:
         staging, which words that reject. Needs a role that may skip the key checks.
         """
         steps, together = self.loads.steps[table.name], self.loads.together
-        if not together(conn, steps, "tune_session", "lock_target", "target_is_empty")[0]:
+
+        def empty(*first: str) -> bool:
+            return together(conn, steps, *first, "target_is_empty").fetchone()[0]
+
+        if not empty("tune_session", "lock_target"):
             return False  # asked before locking, so that other loads' inserts do not wait
-        if not together(conn, steps, "lock_target_writes", "target_is_empty")[0]:
+        if not empty("lock_target_writes"):
             return False  # a writer that is not a load came first
         departments, jobs = parents = self._locked_parents(conn, steps)
         department_at, job_at = _parent_positions(table)
@@ -83,7 +87,9 @@ class DirectLoads:
                     rejects.add(record)
                 copy.write("".join(blocks))
             conn.execute(steps["check_keys_per_row"])
-            conn.execute(steps["count_loaded_hires"])
+            counted = together(conn, steps, "allow_parallel", "count_loaded_hires").fetchall()
+            conn.execute(steps["add_hire_counts"], {"counts": _counts_json(counted)})
+            together(conn, steps, "disallow_parallel")
             report.rejected = self.loads.store_rejects(conn, steps, rejects, report.load_id)
         report.inserted = report.received - report.rejected
         conn.execute(steps["analyze_target"])
@@ -136,7 +142,9 @@ class DirectLoads:
     def _locked_parents(self, conn, steps, *first: str) -> tuple[frozenset, frozenset]:
         """The department and job ids (as integers and as text), the parents locked first
         (and the steps named first run before, in the same round trip)."""
-        departments, jobs = self.loads.together(conn, steps, *first, "lock_parents", "parent_ids")
+        departments, jobs = self.loads.together(
+            conn, steps, *first, "lock_parents", "parent_ids"
+        ).fetchone()
         return _either_form(departments), _either_form(jobs)
 
 
@@ -172,9 +180,14 @@ def _quarter_counts(months: Counter) -> str:
     quarters: Counter = Counter()
     for (month, department, job), hires in months.items():
         quarters[int(month[:4]), int(department), int(job), (int(month[5:7]) + 2) // 3] += hires
+    return _counts_json((*key, hires) for key, hires in quarters.items())
+
+
+def _counts_json(counts) -> str:
+    """(year, department, job, quarter, hires) rows as the JSON of add_hire_counts.sql."""
     return json.dumps([
         {"year": y, "department_id": d, "job_id": j, "quarter": q, "hires": n}
-        for (y, d, j, q), n in quarters.items()
+        for y, d, j, q, n in counts
     ])  # fmt: skip
 
 

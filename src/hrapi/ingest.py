@@ -75,7 +75,9 @@ INGEST_STEPS = (
     "parent_ids",
     "add_hire_counts",
     "copy_target",
+    "allow_parallel",
     "count_loaded_hires",
+    "disallow_parallel",
     "analyze_target",
 )
 LOAD_QUERIES = (
@@ -315,11 +317,11 @@ class Ingestor:
             return False
 
     def together(self, conn, steps, *names: str):
-        """Run steps without parameters in one round trip; the last one's first row."""
+        """Run steps without parameters in one round trip; a cursor on the last one's rows."""
         cursor = conn.execute(sql.SQL(";\n").join(steps[name] for name in names))
         while cursor.nextset():
             pass
-        return cursor.fetchone() if cursor.description else None
+        return cursor
 
     def _merge(
         self, conn, table, report: LoadReport, *, params: dict, on_conflict: str, staged: int,
