@@ -104,35 +104,42 @@ class DirectLoads:
         counts are added to hire_counts. An id stored already or repeated in the batch makes
         the primary key refuse the COPY (as can a deadlock with a concurrent batch): then
         the caller drops this attempt and loads through staging, which decides and words
-        those rows. Loads of one table take turns here as in a merge (lock_target).
+        those rows. Batches do not take the merge lock (lock_target): they only ever insert
+        ids that are new, which the primary key arbitrates, so two run side by side; a merge
+        that meets one of their ids retries (see Ingestor._run).
         """
         steps = self.loads.steps[table.name]
         records = list(records)
         report.received = len(records)
         departments, jobs = parents = self._locked_parents(
-            conn, steps, "tune_session", "lock_target", "skip_key_checks"
+            conn, steps, "tune_session", "skip_key_checks"
         )  # the key checks are skipped from here until the counts are added
         if len(departments) + len(jobs) > 4 * BLOCK_PARENTS_MAX:  # ids in either form
             return False  # too many to hold in memory for each batch: staging checks them
         department_at, job_at = _parent_positions(table)
         datetime_at = 2 + table.columns.index("datetime")
         with RejectSpool(report.load_id) as rejects:
-            valid, months = [], Counter()  # months: (UTC "YYYY-MM", department, job) -> hires
-            for record in records:
-                if type(record) is not Rejected:
-                    department, job = record[department_at], record[job_at]
-                    if department in departments and job in jobs:
-                        valid.append(record[2:])
-                        when = record[datetime_at]
-                        months[
-                            when[:7] if type(when) is str else _month(when), department, job
-                        ] += 1
-                        continue
-                    record = _orphan(record, parents, raw_of)  # noqa: PLW2901
-                rejects.add(record)
+            valid = [
+                r for r in records
+                if type(r) is not Rejected and r[department_at] in departments and r[job_at] in jobs
+            ]  # fmt: skip
+            if len(valid) < len(records):
+                for record in records:
+                    if type(record) is not Rejected:
+                        if record[department_at] in departments and record[job_at] in jobs:
+                            continue
+                        record = _orphan(record, parents, raw_of)  # noqa: PLW2901
+                    rejects.add(record)
+            months = Counter(zip(  # (UTC "YYYY-MM", department, job) -> hires
+                [w[:7] if type(w) is str else _month(w) for w in [r[datetime_at] for r in valid]],
+                [r[department_at] for r in valid],
+                [r[job_at] for r in valid],
+                strict=True,
+            ))  # fmt: skip
             with conn.cursor().copy(steps["copy_target"]) as copy:
-                for row in valid:
-                    copy.write_row(row)
+                write_row = copy.write_row
+                for record in valid:
+                    write_row(record[2:])
             conn.execute(steps["add_hire_counts"], {"counts": _quarter_counts(months)})
             conn.execute(steps["check_keys_per_row"])
             report.rejected = self.loads.store_rejects(conn, steps, rejects, report.load_id)

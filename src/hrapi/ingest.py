@@ -46,7 +46,12 @@ reject_log = logging.getLogger("hrapi.rejects")
 
 REPORT_REJECTS = 100  # rejects listed in a load report; all of them are in load_rejects
 LOG_RAW_CHARS = 200  # of a reject's raw text, in its log line
-MERGE_ATTEMPTS = 3  # a merge that meets a deadlock or serialization failure is retried
+MERGE_ATTEMPTS = 3  # a merge that meets one of these is retried from its staged rows:
+MERGE_RETRIED = (
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.UniqueViolation,  # an id a batch inserted meanwhile (see direct_load)
+)
 LARGE_LOAD_ROWS = 10_000  # staged rows from which a load analyzes them first, and merges
 # stored ids before inserting (smaller loads insert at once, hoping their ids are new)
 INGEST_STEPS = (
@@ -228,11 +233,11 @@ class Ingestor:
                                 staged=staged, analyzed=analyzed,
                                 checked_out=checked_out)  # fmt: skip
                 break
-            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+            except MERGE_RETRIED as exc:
                 if attempt == MERGE_ATTEMPTS:
                     raise
-                log.warning("load load_id=%s merge attempt %s hit a deadlock; retrying",
-                            report.load_id, attempt)  # fmt: skip
+                log.warning("load load_id=%s merge attempt %s: %s; retrying",
+                            report.load_id, attempt, type(exc).__name__)  # fmt: skip
                 time.sleep(0.05 * attempt)
         if raw_of is not None and report.rejected > checked_out:
             lines = [line for (line,) in conn.execute(steps["rejects_without_raw"], params)]
