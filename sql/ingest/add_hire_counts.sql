@@ -1,7 +1,7 @@
--- A direct load, which skipped the hire_counts trigger (skip_key_checks.sql), adds the hires
--- it counted per UTC year and quarter (count_loaded_hires.sql, or direct_load in Python), keys
--- in primary key order as the trigger writes them, so that concurrent writers lock summary
--- rows in the same order.
+-- The first load of an empty hires table, which paused the hire_counts insert trigger
+-- (pause_hire_counts.sql), adds the hires it counted (count_loaded_hires.sql), keys in primary
+-- key order as the trigger writes them, so that concurrent writers lock summary rows in the
+-- same order.
 INSERT INTO hire_counts AS c (year, department_id, job_id, quarter, hires)
 SELECT year, department_id, job_id, quarter, hires
 FROM jsonb_to_recordset(%(counts)s::jsonb)

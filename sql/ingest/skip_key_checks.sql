@@ -1,14 +1,12 @@
 -- Until check_keys_per_row.sql, a few statements later in this transaction (the insert or COPY
--- of checked rows, and the statement adding their hire counts): no per-row triggers, so no
--- foreign-key probe per hire and no hire_counts trigger (and, for the COPY of a load's
--- rejects, no probe of loads per reject: see lock_load.sql).
+-- of checked rows): no foreign-key probe per hire (and, for the COPY of a load's rejects, no
+-- probe of loads per reject: see lock_load.sql). The hire_counts triggers still fire: they
+-- are enabled ALWAYS (sql/schema/003_hire_counts_always.sql).
 --
 -- Why this is safe. The foreign keys stay declared; what replaces the per-row probe is one
 -- set-based check in the same transaction, with the parents locked in SHARE mode before it
 -- (lock_parents.sql): rows whose department or job does not exist have been rejected already
 -- (reject_missing_references.sql, or the parent ids a direct load checks against), and no
 -- other session can delete or change a department or job until this transaction ends.
--- Other sessions are not affected: their writes still run every trigger. A load that skips
--- the triggers adds its rows to hire_counts itself (insert_new_hires.sql, or
--- count_loaded_hires.sql and add_hire_counts.sql), in the same transaction.
+-- Other sessions are not affected: their writes still run every trigger.
 SET LOCAL session_replication_role = replica

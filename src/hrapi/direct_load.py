@@ -4,10 +4,10 @@ Two cases, both with the parents (departments, jobs) locked and checked once in 
 of a foreign-key probe per row (sql/ingest/skip_key_checks.sql says why that is safe):
 
 - a CSV file into an empty hired_employees (the migration's first load): the rows stream from
-  the request into COPY, runs of plain lines a chunk at a time (row_check.HireBlockCheck), and
-  the hires are counted once in SQL at the end;
-- a JSON batch (at most 1000 rows, in memory): checked first, hires counted in Python, then
-  one COPY.
+  the request into COPY, runs of plain lines a chunk at a time (row_check.HireBlockCheck),
+  with the hire_counts insert trigger paused, and the hires are counted once in SQL at the end;
+- a JSON batch (at most 1000 rows, in memory): checked first, then one COPY (whose hires the
+  hire_counts trigger counts).
 
 Where an id is stored already or repeated, the primary key refuses the COPY; the caller
 (ingest.Ingestor) rolls the attempt back and loads through staging, which decides and words
@@ -17,7 +17,6 @@ those rows.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from typing import TYPE_CHECKING
 
 from hrapi.csv_source import Block
@@ -66,7 +65,7 @@ class DirectLoads:
         if HireBlockCheck.usable(departments, jobs):
             checker.block_check = HireBlockCheck(departments, jobs)
         with RejectSpool(report.load_id) as rejects:
-            conn.execute(steps["skip_key_checks"])
+            together(conn, steps, "pause_hire_counts", "skip_key_checks")
             with conn.cursor().copy(steps["copy_target"]) as copy:
                 blocks, block_chars = [], 0  # written a COPY_WRITE_CHARS at a time
                 for record in records:
@@ -89,7 +88,7 @@ class DirectLoads:
             conn.execute(steps["check_keys_per_row"])
             counted = together(conn, steps, "allow_parallel", "count_loaded_hires").fetchall()
             conn.execute(steps["add_hire_counts"], {"counts": _counts_json(counted)})
-            together(conn, steps, "disallow_parallel")
+            together(conn, steps, "disallow_parallel", "resume_hire_counts")
             report.rejected = self.loads.store_rejects(conn, steps, rejects, report.load_id)
         report.inserted = report.received - report.rejected
         conn.execute(steps["analyze_target"])
@@ -99,25 +98,24 @@ class DirectLoads:
         """Load a JSON batch straight into the table, with no staging: True if done.
 
         Its rows are checked first (they are few, and in memory), missing references in
-        Python against the locked parents, and the hires counted; then the valid rows COPY
-        into the table without per-row triggers (sql/ingest/skip_key_checks.sql) and the
-        counts are added to hire_counts. An id stored already or repeated in the batch makes
-        the primary key refuse the COPY (as can a deadlock with a concurrent batch): then
-        the caller drops this attempt and loads through staging, which decides and words
-        those rows. Batches do not take the merge lock (lock_target): they only ever insert
-        ids that are new, which the primary key arbitrates, so two run side by side; a merge
-        that meets one of their ids retries (see Ingestor._run).
+        Python against the locked parents; then the valid rows COPY into the table without
+        per-row key probes (sql/ingest/skip_key_checks.sql). An id stored already or repeated
+        in the batch makes the primary key refuse the COPY (as can a deadlock with a
+        concurrent batch): then the caller drops this attempt and loads through staging,
+        which decides and words those rows. Batches do not take the merge lock
+        (lock_target): they only ever insert ids that are new, which the primary key
+        arbitrates, so two run side by side; a merge that meets one of their ids retries
+        (see Ingestor._run).
         """
         steps = self.loads.steps[table.name]
         records = list(records)
         report.received = len(records)
         departments, jobs = parents = self._locked_parents(
             conn, steps, "tune_session", "skip_key_checks"
-        )  # the key checks are skipped from here until the counts are added
+        )  # the key checks are skipped from here until check_keys_per_row
         if len(departments) + len(jobs) > 4 * BLOCK_PARENTS_MAX:  # ids in either form
             return False  # too many to hold in memory for each batch: staging checks them
         department_at, job_at = _parent_positions(table)
-        datetime_at = 2 + table.columns.index("datetime")
         with RejectSpool(report.load_id) as rejects:
             valid = [
                 r for r in records
@@ -130,18 +128,12 @@ class DirectLoads:
                             continue
                         record = _orphan(record, parents, raw_of)  # noqa: PLW2901
                     rejects.add(record)
-            months = Counter(zip(  # (UTC "YYYY-MM", department, job) -> hires
-                [w[:7] if type(w) is str else _month(w) for w in [r[datetime_at] for r in valid]],
-                [r[department_at] for r in valid],
-                [r[job_at] for r in valid],
-                strict=True,
-            ))  # fmt: skip
             with conn.cursor().copy(steps["copy_target"]) as copy:
                 write_row = copy.write_row
                 for record in valid:
                     write_row(record[2:])
-            conn.execute(steps["add_hire_counts"], {"counts": _quarter_counts(months)})
-            conn.execute(steps["check_keys_per_row"])
+            conn.execute(steps["check_keys_per_row"])  # the COPY's hires were counted by
+            # the hire_counts trigger, which fires even so (see 003_hire_counts_always.sql)
             report.rejected = self.loads.store_rejects(conn, steps, rejects, report.load_id)
         report.inserted = len(valid)
         return True
@@ -174,20 +166,6 @@ def _orphan(record: tuple, parents, raw_of) -> Rejected:
     """The reject of a checked row whose department or job does not exist."""
     raw = record[1] if record[1] is not None else raw_of(record[0])
     return Rejected(record[0], raw, _missing_parents(record, parents))
-
-
-def _month(instant) -> str:
-    """'YYYY-MM' of a UTC datetime from the schema (the fast check's text is sliced instead)."""
-    return f"{instant.year:04d}-{instant.month:02d}"
-
-
-def _quarter_counts(months: Counter) -> str:
-    """Hires per (UTC "YYYY-MM", department, job) as the JSON rows of add_hire_counts.sql:
-    per UTC year, department, job and quarter."""
-    quarters: Counter = Counter()
-    for (month, department, job), hires in months.items():
-        quarters[int(month[:4]), int(department), int(job), (int(month[5:7]) + 2) // 3] += hires
-    return _counts_json((*key, hires) for key, hires in quarters.items())
 
 
 def _counts_json(counts) -> str:

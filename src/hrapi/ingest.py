@@ -72,13 +72,14 @@ INGEST_STEPS = (
     "reject_duplicates",
     "reject_missing_references",
     "insert_new",
-    "insert_new_hires",
     "drop_unchanged",
     "reject_conflicts",
     "update_conflicts",
     "target_is_empty",
     "parent_ids",
     "add_hire_counts",
+    "pause_hire_counts",
+    "resume_hire_counts",
     "copy_target",
     "allow_parallel",
     "count_loaded_hires",
@@ -281,7 +282,7 @@ class Ingestor:
         if not set_based:
             return conn.execute(steps["insert_new"]).rowcount
         conn.execute(steps["skip_key_checks"])
-        inserted = conn.execute(steps["insert_new_hires"]).fetchone()[0]
+        inserted = conn.execute(steps["insert_new"]).rowcount
         conn.execute(steps["check_keys_per_row"])
         return inserted
 
