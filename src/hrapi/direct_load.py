@@ -47,9 +47,11 @@ class DirectLoads:
         When the table is empty there is nothing to be unchanged or in conflict with, and
         departments and jobs are few: with the parents locked, missing references are found
         in Python, and rows COPY straight into the table without per-row key checks (see
-        sql/ingest/skip_key_checks.sql). An id repeated in the input makes the primary key
-        refuse the COPY; then nothing of this attempt is kept and the caller loads through
-        staging, which words that reject. Needs a role that may skip the key checks.
+        sql/ingest/skip_key_checks.sql); the hire_counts insert trigger is paused meanwhile
+        and the load's hires counted once at the end, in a parallel scan. An id repeated in
+        the input makes the primary key refuse the COPY; then nothing of this attempt is kept
+        and the caller loads through staging, which words that reject. Needs a role that may
+        skip the key checks (see sql/ingest/may_skip_key_checks.sql).
         """
         steps, together = self.loads.steps[table.name], self.loads.together
 
