@@ -84,7 +84,6 @@ INGEST_STEPS = (
     "allow_parallel",
     "count_loaded_hires",
     "disallow_parallel",
-    "analyze_target",
 )
 LOAD_QUERIES = (
     "create_load",
