@@ -206,11 +206,13 @@ def _field_passes(value: str, pattern: re.Pattern, kind) -> bool:
 
 
 # The block check's line: the fast check's shape, narrower still (text without tab or backslash,
-# so the line is a COPY row once commas become tabs, and with a visible character; days up to
-# 28, so every date is real; lines ending in \n alone), with department and job ids that exist.
+# so the line is a COPY row once commas become tabs, and with a visible character; only dates
+# that exist in every year: days up to 28, 29 and 30 but in February, 31 in the months that
+# have it; lines ending in \n alone), with department and job ids that exist.
 _BLOCK_TEXT = rf'(?=[^,\n]*[^\s,])[^",\t\\\r\n\x00\udc80-\udcff]{{1,{TEXT_MAX_LENGTH}}}'
 _BLOCK_INSTANT = (
-    r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    r"(?!0000)[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
     r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?Z"
 )
 BLOCK_PARENTS_MAX = 10_000  # more departments or jobs than this: no block checks (regex size)
