@@ -5,7 +5,8 @@ One load is one transaction:
 1. the load is put on record in `loads` (committed on its own, so a load that dies is still
    listed, then marked failed);
 2. every input row has been checked against the table's schema (row_check); valid rows stream
-   with COPY into a temporary staging table, rejected ones into `load_rejects`;
+   with COPY into the session's staging table for that table, rejected ones into
+   `load_rejects`;
 3. set-based SQL (sql/ingest/) moves more rejects to `load_rejects` (ids repeated in the load,
    missing departments or jobs), inserts the rows whose id is new, then drops rows stored
    already with the same values and rejects (or, when asked, updates) the other ones;
