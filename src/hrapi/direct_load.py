@@ -118,17 +118,14 @@ class DirectLoads:
             return False  # too many to hold in memory for each batch: staging checks them
         department_at, job_at = _parent_positions(table)
         with RejectSpool(report.load_id) as rejects:
-            valid = [
-                r for r in records
-                if type(r) is not Rejected and r[department_at] in departments and r[job_at] in jobs
-            ]  # fmt: skip
-            if len(valid) < len(records):
-                for record in records:
-                    if type(record) is not Rejected:
-                        if record[department_at] in departments and record[job_at] in jobs:
-                            continue
-                        record = _orphan(record, parents, raw_of)  # noqa: PLW2901
+            valid = []
+            for record in records:
+                if type(record) is Rejected:
                     rejects.add(record)
+                elif record[department_at] in departments and record[job_at] in jobs:
+                    valid.append(record)
+                else:
+                    rejects.add(_orphan(record, parents, raw_of))
             with conn.cursor().copy(steps["copy_target"]) as copy:
                 write_row = copy.write_row
                 for record in valid:

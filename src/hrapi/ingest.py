@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from itertools import chain
 
@@ -277,14 +278,20 @@ class Ingestor:
                 )
         return self._may_skip
 
+    @contextmanager
+    def _key_probes_skipped(self, conn, steps, skip: bool):
+        """The statements inside run without per-row key probes if skip (see
+        sql/ingest/skip_key_checks.sql); if they fail, the rollback restores the probes."""
+        if skip:
+            conn.execute(steps["skip_key_checks"])
+        yield
+        if skip:
+            conn.execute(steps["check_keys_per_row"])
+
     def _insert_new(self, conn, steps, set_based: bool) -> int:
         """Insert what is left in staging; returns how many rows."""
-        if not set_based:
+        with self._key_probes_skipped(conn, steps, set_based):
             return conn.execute(steps["insert_new"]).rowcount
-        conn.execute(steps["skip_key_checks"])
-        inserted = conn.execute(steps["insert_new"]).rowcount
-        conn.execute(steps["check_keys_per_row"])
-        return inserted
 
     def store_rejects(self, conn, steps, rejects: RejectSpool, load_id: int) -> int:
         """COPY the spooled rejects into load_rejects (without a key check per row where the
@@ -295,10 +302,8 @@ class Ingestor:
         skip = self._may_skip_key_checks(conn)
         if skip:
             conn.execute(steps["lock_load"], {"load_id": load_id})
-            conn.execute(steps["skip_key_checks"])
-        rejects.copy_into(conn, steps["copy_rejects"])
-        if skip:
-            conn.execute(steps["check_keys_per_row"])
+        with self._key_probes_skipped(conn, steps, skip):
+            rejects.copy_into(conn, steps["copy_rejects"])
         return rejects.count
 
     def _load_directly(self, conn, table, records, checker, report, *, raw_of, started) -> bool:
