@@ -134,6 +134,47 @@ def test_fast_and_schema_paths_agree_on_json_rows(table_name):
         assert normalised(a, table) == normalised(b, table)
 
 
+def plain_json_hire(rng: random.Random, i: int) -> dict:
+    """A JSON hire of the plain kind, with every day a month can have."""
+    when = f"{rng.choice([2020, 2021])}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 32):02d}"
+    fraction = rng.choice(["", ".5", ".123456"])
+    return {"id": i, "name": rng.choice([*NAMES[:3], "x" * 1000]),
+            "datetime": f"{when}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:59{fraction}Z",
+            "department_id": rng.choice([1, 2, 12, 100, 7]),
+            "job_id": rng.randrange(1, 190)}  # fmt: skip
+
+
+def test_column_checks_of_json_batches_agree_with_the_schema():
+    table = TABLES["hired_employees"]
+    rng = random.Random("json-batches")
+    departments = frozenset({*range(1, 13), 100}) | frozenset(map(str, (*range(1, 13), 100)))
+    jobs = frozenset(range(1, 181)) | frozenset(map(str, range(1, 181)))
+    parents = {"department_id": departments, "job_id": jobs}
+    checker, schema = RowChecker(table), RowChecker(table, fast=False)
+    accepted = refused_valid = 0
+    for _ in range(3_000):
+        rows = [plain_json_hire(rng, i) for i in range(1, rng.randrange(2, 6))]
+        if rng.random() < 0.5:  # a near miss, somewhere
+            rows.insert(rng.randrange(len(rows) + 1), json_corpus_row(rng, table))
+        text = checker.json_copy_text(rows, parents)
+        reference = [schema.json_record(i, row) for i, row in enumerate(rows)]
+        valid = all(not isinstance(r, Rejected) and r[5] in departments and r[6] in jobs
+                    for r in reference)  # fmt: skip
+        if text is None:
+            refused_valid += valid
+            continue
+        accepted += 1
+        assert valid
+        lines = text.split("\n")
+        assert lines.pop() == "" and len(lines) == len(rows)
+        for line, record in zip(lines, reference, strict=True):
+            assert normalised((record[0], record[1], *line.split("\t")), table) == normalised(
+                record, table
+            )
+    assert accepted > 1000  # the column checks really ran
+    assert refused_valid > 0  # some valid batches are not plain enough (February 29, 2020)
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_one_of_matches_exactly_the_given_ids(seed):
     rng = random.Random(seed)

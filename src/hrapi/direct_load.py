@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from hrapi.csv_source import Block
+from hrapi.csv_source import Block, JsonInput
 from hrapi.reject_spool import RejectSpool
 from hrapi.row_check import BLOCK_PARENTS_MAX, HireBlockCheck, Rejected
 from hrapi.tables import TABLES, Table
@@ -41,7 +41,7 @@ class DirectLoads:
     def __init__(self, loads: Ingestor):
         self.loads = loads
 
-    def empty_table(self, conn, table: Table, records, checker, report, *, raw_of) -> bool:
+    def empty_table(self, conn, table: Table, records, checker, report) -> bool:
         """Load an empty table straight from the stream, with no staging: True if done.
 
         When the table is empty there is nothing to be unchanged or in conflict with, and
@@ -84,7 +84,7 @@ class DirectLoads:
                         if record[department_at] in departments and record[job_at] in jobs:
                             copy.write_row(record[2:])  # rows need not arrive in input order
                             continue
-                        record = _orphan(record, parents, raw_of)  # noqa: PLW2901
+                        record = _orphan(record, parents)  # noqa: PLW2901
                     rejects.add(record)
                 copy.write("".join(blocks))
             conn.execute(steps["check_keys_per_row"])
@@ -95,27 +95,35 @@ class DirectLoads:
         report.inserted = report.received - report.rejected
         return True  # autovacuum analyzes the table soon (measured: the next load does not wait)
 
-    def batch(self, conn, table: Table, records, report, *, raw_of) -> bool:
+    def batch(self, conn, table: Table, data: JsonInput, checker, report) -> bool:
         """Load a JSON batch straight into the table, with no staging: True if done.
 
-        Its rows are checked first (they are few, and in memory), missing references in
-        Python against the locked parents; then the valid rows COPY into the table without
-        per-row key probes (sql/ingest/skip_key_checks.sql). An id stored already or repeated
-        in the batch makes the primary key refuse the COPY (as can a deadlock with a
-        concurrent batch): then the caller drops this attempt and loads through staging,
-        which decides and words those rows. Batches do not take the merge lock
-        (lock_target): they only ever insert ids that are new, which the primary key
+        Its rows are checked first (they are few, and in memory): a whole column at a time
+        when they are all plain and valid (RowChecker.json_copy_text), else one by one, and
+        missing references in Python against the locked parents. Then the valid rows COPY
+        into the table without per-row key probes (sql/ingest/skip_key_checks.sql). An id
+        stored already or repeated in the batch makes the primary key refuse the COPY (as can
+        a deadlock with a concurrent batch): then the caller drops this attempt and loads
+        through staging, which decides and words those rows. Batches do not take the merge
+        lock (lock_target): they only ever insert ids that are new, which the primary key
         arbitrates, so two run side by side; a merge that meets one of their ids retries
         (see Ingestor._run).
         """
         steps = self.loads.steps[table.name]
-        records = list(records)
-        report.received = len(records)
         departments, jobs = parents = self._locked_parents(
             conn, steps, "tune_session", "skip_key_checks"
         )  # the key checks are skipped from here until check_keys_per_row
         if len(departments) + len(jobs) > 4 * BLOCK_PARENTS_MAX:  # ids in either form
             return False  # too many to hold in memory for each batch: staging checks them
+        plain = checker.json_copy_text(data.rows, {"department_id": departments, "job_id": jobs})
+        if plain is not None:
+            with conn.cursor().copy(steps["copy_target"]) as copy:
+                copy.write(plain)
+            conn.execute(steps["check_keys_per_row"])  # (the hires counted as below)
+            report.received = report.inserted = len(data.rows)
+            return True
+        records = list(data.records(checker))
+        report.received = len(records)
         department_at, job_at = _parent_positions(table)
         with RejectSpool(report.load_id) as rejects:
             valid = []
@@ -125,7 +133,7 @@ class DirectLoads:
                 elif record[department_at] in departments and record[job_at] in jobs:
                     valid.append(record)
                 else:
-                    rejects.add(_orphan(record, parents, raw_of))
+                    rejects.add(_orphan(record, parents, data.raw_of))
             with conn.cursor().copy(steps["copy_target"]) as copy:
                 write_row = copy.write_row
                 for record in valid:
@@ -160,8 +168,9 @@ def _missing_parents(record, parents: tuple[frozenset, frozenset]) -> list[str]:
     ]
 
 
-def _orphan(record: tuple, parents, raw_of) -> Rejected:
-    """The reject of a checked row whose department or job does not exist."""
+def _orphan(record: tuple, parents, raw_of=None) -> Rejected:
+    """The reject of a checked row whose department or job does not exist (raw_of gives the
+    raw text of a row checked without it, see RowChecker.json_record)."""
     raw = record[1] if record[1] is not None else raw_of(record[0])
     return Rejected(record[0], raw, _missing_parents(record, parents))
 

@@ -171,8 +171,8 @@ class Ingestor:
             report = LoadReport(load_id=load_id, table=table.name, status="running", source=source)
             try:
                 raw_of = data.raw_of if isinstance(data, JsonInput) else None
-                direct = self._load_directly(conn, table, records, checker, report,
-                                             raw_of=raw_of, started=started)  # fmt: skip
+                direct = self._load_directly(conn, table, data, records, report,
+                                             checker=checker, started=started)  # fmt: skip
                 if not direct:
                     if report.received:  # the direct way started, then gave way
                         report = LoadReport(load_id, table.name, "running", source)
@@ -306,7 +306,7 @@ class Ingestor:
             rejects.copy_into(conn, steps["copy_rejects"])
         return rejects.count
 
-    def _load_directly(self, conn, table, records, checker, report, *, raw_of, started) -> bool:
+    def _load_directly(self, conn, table, data, records, report, *, checker, started) -> bool:
         """Load straight into the table where that may be done (see direct_load), in a
         transaction of its own: True if done. False leaves nothing of the attempt behind;
         the caller then loads through staging."""
@@ -315,10 +315,9 @@ class Ingestor:
         try:
             with conn.transaction():
                 if report.source == "csv":
-                    done = self.direct.empty_table(conn, table, records, checker, report,
-                                                   raw_of=raw_of)  # fmt: skip
+                    done = self.direct.empty_table(conn, table, records, checker, report)
                 else:
-                    done = self.direct.batch(conn, table, records, report, raw_of=raw_of)
+                    done = self.direct.batch(conn, table, data, checker, report)
                 if done:
                     self._finish(conn, report, started)
             return done
