@@ -55,3 +55,15 @@ class ListHandler(logging.Handler):
 
     def emit(self, record):
         self.lines.append(record.getMessage())
+
+
+def assert_hire_counts_exact(sql) -> None:
+    """The hire_counts summary (folded sums plus logged changes) equals a plain count."""
+    summary = sql("SELECT year, department_id, job_id, quarter, hires FROM hire_counts"
+                  " WHERE hires <> 0 ORDER BY 1, 2, 3, 4")  # fmt: skip
+    plain = sql(
+        "SELECT extract(year FROM datetime AT TIME ZONE 'UTC')::integer, department_id, job_id,"
+        " extract(quarter FROM datetime AT TIME ZONE 'UTC')::integer, count(*)"
+        " FROM hired_employees GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+    )
+    assert summary == plain

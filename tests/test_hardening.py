@@ -11,9 +11,16 @@ from dataclasses import replace
 
 import pytest
 
-from hrapi import create_app
+from hrapi import create_app, ingest
 from tests.db_proxy import DbProxy
-from tests.helpers import ListHandler, assert_counts_add_up, batch, load_parents, upload_csv
+from tests.helpers import (
+    ListHandler,
+    assert_counts_add_up,
+    assert_hire_counts_exact,
+    batch,
+    load_parents,
+    upload_csv,
+)
 
 HIRE = "2021-03-04T05:06:07Z"
 
@@ -180,7 +187,8 @@ def test_odd_paths_and_methods_are_clean_4xx(client):
     assert client.delete("/api/v1/tables/jobs/rows").status_code == 405
 
 
-def test_concurrent_overlapping_uploads_and_batches(settings, sql):
+def test_concurrent_overlapping_uploads_and_batches(settings, sql, monkeypatch):
+    monkeypatch.setattr(ingest, "FOLD_AFTER_ROWS", 1)  # hire counts folded amid the writes
     app = create_app(replace(settings, pool_size=24))
     try:
         client = app.test_client()
@@ -216,5 +224,6 @@ def test_concurrent_overlapping_uploads_and_batches(settings, sql):
         # whose ids the first file also has.
         assert sql("SELECT count(*) FROM hired_employees WHERE id <= 5000") == [(5000,)]
         assert sum(r["rejected"] for r in reports) == 1000 + 20
+        assert_hire_counts_exact(sql)
     finally:
         app.extensions["hrapi.db"].close()

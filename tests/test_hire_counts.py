@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from hrapi import synthetic
+from hrapi import ingest, synthetic
 from hrapi.insights import Insights
-from tests.helpers import batch, upload_csv
+from tests.helpers import assert_hire_counts_exact, batch, upload_csv
 
 YEARS = (2020, 2021, 2022)
 
@@ -31,6 +31,17 @@ def assert_summary_matches(client, reference):
 
 def test_every_write_path_keeps_the_summary_exact(client, sql, reference, tmp_path):
     write_every_way(client, sql, reference, tmp_path)
+
+
+def test_folding_after_every_load_keeps_the_summary_exact(client, sql, reference, tmp_path,
+                                                          monkeypatch):  # fmt: skip
+    monkeypatch.setattr(ingest, "FOLD_AFTER_ROWS", 1)
+    write_every_way(client, sql, reference, tmp_path)
+    last = {"id": 10**6, "name": "Last", "datetime": "2021-01-01T00:00:00Z", "department_id": 1,
+            "job_id": 1}  # fmt: skip
+    batch(client, "hired_employees", [last])
+    assert sql("SELECT count(*) FROM hire_count_changes") == [(0,)]  # all folded
+    assert_hire_counts_exact(sql)
 
 
 def test_a_role_that_may_not_skip_key_checks_loads_alike(plain_role_app, sql, reference, tmp_path):

@@ -1,7 +1,8 @@
 -- Departments that hired more than the mean number of hires per department in one year (UTC).
 -- The mean is over all departments: one without hires that year counts as zero. One row per
 -- department above the mean, each carrying the mean; a single row with NULLs when none is.
--- Reads the hire_counts summary (sql/schema/002); equal to sql/insights_reference's plain query.
+-- Reads the hire_counts summary (sql/schema/002, a view since 004); equal to
+-- sql/insights_reference's plain query.
 WITH hired AS (
     SELECT d.id, d.department, coalesce(sum(c.hires), 0) AS hired
     FROM departments d

@@ -1,7 +1,8 @@
 -- Hires per department and job in one year, by quarter (UTC), for pairs with at least one
 -- hire; ordered by department, then job, case-insensitively (ASCII), ties by the exact text.
--- Reads the hire_counts summary (sql/schema/002); equal to sql/insights_reference's plain
--- query over hired_employees. COLLATE "C" keeps the order independent of the database's locale.
+-- Reads the hire_counts summary (sql/schema/002, a view since 004); equal to
+-- sql/insights_reference's plain query over hired_employees. COLLATE "C" keeps the order
+-- independent of the database's locale.
 SELECT d.department,
        j.job,
        coalesce(sum(c.hires) FILTER (WHERE c.quarter = 1), 0)::integer AS "Q1",

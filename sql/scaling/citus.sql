@@ -9,11 +9,13 @@ SELECT create_reference_table('jobs');
 -- table to reference tables are supported, so they stay declared.
 SELECT create_distributed_table('hired_employees', 'id');
 
--- hire_counts is small (years x departments x jobs x 4) and read by the insights: a reference
--- table. Citus does not run statement-level triggers with transition tables on distributed
--- tables, so on Citus the triggers of 002_hire_counts.sql must be replaced by refreshing it at
--- the end of each load, e.g. with the aggregate at the end of 002 limited to the load's rows.
-SELECT create_reference_table('hire_counts');
+-- The hire counts (the view hire_counts over hire_counts_folded and hire_count_changes, see
+-- 004_hire_count_changes.sql) are small (years x departments x jobs x 4) and read by the
+-- insights: reference tables. Citus does not run statement-level triggers with transition
+-- tables on distributed tables, so on Citus the triggers must be replaced by logging each
+-- load's counts at its end (the aggregate of the trigger, limited to the load's rows).
+SELECT create_reference_table('hire_counts_folded');
+SELECT create_reference_table('hire_count_changes');
 
 -- The ingestion history stays on the coordinator.
 -- loads, load_rejects, schema_migrations: plain local tables (nothing to do).

@@ -6,8 +6,8 @@ of a foreign-key probe per row (sql/ingest/skip_key_checks.sql says why that is 
 - a CSV file into an empty hired_employees (the migration's first load): the rows stream from
   the request into COPY, runs of plain lines a chunk at a time (row_check.HireBlockCheck),
   with the hire_counts insert trigger paused, and the hires are counted once in SQL at the end;
-- a JSON batch (at most 1000 rows, in memory): checked first, then one COPY (whose hires the
-  hire_counts trigger counts).
+- a JSON batch (at most 1000 rows, in memory): checked first (a whole column at a time when
+  the batch is plain), then one COPY (whose hires the hire_counts trigger counts).
 
 Where an id is stored already or repeated, the primary key refuses the COPY; the caller
 (ingest.Ingestor) rolls the attempt back and loads through staging, which decides and words

@@ -54,6 +54,7 @@ MERGE_RETRIED = (
     psycopg.errors.SerializationFailure,
     psycopg.errors.UniqueViolation,  # an id a batch inserted meanwhile (see direct_load)
 )
+FOLD_AFTER_ROWS = 50_000  # hires a process writes between folds of the logged hire counts
 LARGE_LOAD_ROWS = 10_000  # staged rows from which a load analyzes them first, and merges
 # stored ids before inserting (smaller loads insert at once, hoping their ids are new)
 INGEST_STEPS = (
@@ -86,6 +87,8 @@ INGEST_STEPS = (
     "allow_parallel",
     "count_loaded_hires",
     "disallow_parallel",
+    "fold_hire_counts_lock",
+    "fold_hire_counts",
 )
 LOAD_QUERIES = (
     "create_load",
@@ -132,6 +135,7 @@ class Ingestor:
         )
         self.loads_sql = load_group(sql_dir, "loads", required=LOAD_QUERIES)
         self._may_skip: bool | None = None  # asked of the database once (see may_skip_key_checks)
+        self._written_since_fold = 0  # hires written by this process since it last folded
         self.direct = DirectLoads(self)
 
     def load(
@@ -186,6 +190,8 @@ class Ingestor:
                 report.duration_ms = _ms_since(started)
                 self._mark_failed(conn, report, exc)
                 raise
+            if table.name == "hired_employees":
+                self._fold_hire_counts_now_and_then(conn, report.inserted + report.updated)
         log.info(
             "load load_id=%s table=%s status=%s received=%s inserted=%s updated=%s "
             "unchanged=%s rejected=%s ms=%s",
@@ -263,6 +269,22 @@ class Ingestor:
                 {"load_id": report.load_id, "after": -1, "limit": REPORT_REJECTS},
             )
         ]
+
+    def _fold_hire_counts_now_and_then(self, conn, written: int) -> None:
+        """Fold the hire counts the triggers logged once this process has written enough
+        hires since it last did (see sql/schema/004_hire_count_changes.sql), after the load
+        committed: the log stays short for the insights, and folds are many loads apart."""
+        self._written_since_fold += written
+        if self._written_since_fold < FOLD_AFTER_ROWS:
+            return
+        self._written_since_fold = 0
+        steps = self.steps["hired_employees"]
+        try:
+            with conn.transaction():
+                if conn.execute(steps["fold_hire_counts_lock"]).fetchone()[0]:
+                    conn.execute(steps["fold_hire_counts"])
+        except psycopg.Error as exc:  # the load stands; the next fold takes these changes too
+            log.warning("could not fold the hire counts now: %s", type(exc).__name__)
 
     def _may_skip_key_checks(self, conn) -> bool:
         """Whether the role may skip per-row key checks (sql/ingest/may_skip_key_checks.sql)."""
