@@ -49,6 +49,9 @@ CSV_BODY_DOC = {
 }
 
 
+ON_CONFLICT_ARGS = OnConflictArgs()  # built once (schemas are reusable), not per request
+
+
 def _ingestor() -> Ingestor:
     return current_app.extensions["hrapi.ingestor"]
 
@@ -97,7 +100,7 @@ class _WholeBody(io.RawIOBase):
 
 @blp.route("/tables/<string:table>/upload")
 class TableUpload(MethodView):
-    @blp.arguments(OnConflictArgs, location="query")
+    @blp.arguments(ON_CONFLICT_ARGS, location="query")
     @blp.doc(**CSV_BODY_DOC)
     @blp.response(201, LoadReportSchema)
     @document_errors(blp, 404, 413, 415, 422, 503)
@@ -129,7 +132,7 @@ class TableUpload(MethodView):
 
 @blp.route("/uploads")
 class MultiUpload(MethodView):
-    @blp.arguments(OnConflictArgs, location="query")
+    @blp.arguments(ON_CONFLICT_ARGS, location="query")
     @blp.doc(
         requestBody={
             "required": True,
@@ -171,8 +174,8 @@ class MultiUpload(MethodView):
 
 @blp.route("/tables/<string:table>/batch")
 class TableBatch(MethodView):
-    @blp.arguments(OnConflictArgs, location="query")
-    @blp.arguments(BatchSchema)
+    @blp.arguments(ON_CONFLICT_ARGS, location="query")
+    @blp.arguments(BatchSchema())  # one instance: building a schema per request costs
     @blp.response(201, LoadReportSchema)
     @document_errors(blp, 404, 413, 415, 422, 503)
     def post(self, args, batch, table):

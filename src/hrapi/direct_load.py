@@ -62,7 +62,7 @@ class DirectLoads:
             return False  # asked before locking, so that other loads' inserts do not wait
         if not empty("lock_target_writes"):
             return False  # a writer that is not a load came first
-        departments, jobs = parents = self._locked_parents(conn, steps)
+        departments, jobs = parents = tuple(map(_either_form, self._locked_parents(conn, steps)))
         department_at, job_at = _parent_positions(table)
         if HireBlockCheck.usable(departments, jobs):
             checker.block_check = HireBlockCheck(departments, jobs)
@@ -113,7 +113,7 @@ class DirectLoads:
         departments, jobs = parents = self._locked_parents(
             conn, steps, "tune_session", "skip_key_checks"
         )  # the key checks are skipped from here until check_keys_per_row
-        if len(departments) + len(jobs) > 4 * BLOCK_PARENTS_MAX:  # ids in either form
+        if len(departments) + len(jobs) > 2 * BLOCK_PARENTS_MAX:
             return False  # too many to hold in memory for each batch: staging checks them
         plain = checker.json_copy_text(data.rows, {"department_id": departments, "job_id": jobs})
         if plain is not None:
@@ -145,12 +145,12 @@ class DirectLoads:
         return True
 
     def _locked_parents(self, conn, steps, *first: str) -> tuple[frozenset, frozenset]:
-        """The department and job ids (as integers and as text), the parents locked first
-        (and the steps named first run before, in the same round trip)."""
+        """The department and job ids (integers, as JSON rows hold them), the parents locked
+        first (and the steps named first run before, in the same round trip)."""
         departments, jobs = self.loads.together(
             conn, steps, *first, "lock_parents", "parent_ids"
         ).fetchone()
-        return _either_form(departments), _either_form(jobs)
+        return frozenset(departments), frozenset(jobs)
 
 
 def _parent_positions(table: Table) -> tuple[int, int]:
@@ -184,5 +184,6 @@ def _counts_json(counts) -> str:
 
 
 def _either_form(ids) -> frozenset:
-    """Parent ids as integers and as their text: a record holds one or the other."""
+    """Parent ids as integers and as their text: a CSV record holds text, until the schema
+    (which gives integers) checked it."""
     return frozenset(i for value in ids for i in (value, str(value)))
