@@ -22,7 +22,6 @@ ENV PATH=/opt/venv/bin:$PATH \
     HRAPI_BACKUP_DIR=/backups \
     HOST=0.0.0.0 \
     PORT=8000 \
-    WEB_CONCURRENCY=2 \
     GUNICORN_TIMEOUT=600
 WORKDIR /app
 USER 10001

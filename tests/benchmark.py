@@ -245,7 +245,6 @@ class _Server:
             **os.environ,
             "DATABASE_URL": self.url,
             "PORT": str(port),
-            "WEB_CONCURRENCY": "2",
             "HRAPI_MAX_UPLOAD_MB": "2048",
             "HRAPI_DATA_DIR": tempfile.mkdtemp(),
         }

@@ -11,7 +11,11 @@ from hrapi import embedded_db
 from hrapi.config import Settings
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Two sync workers per core the process may run on: a worker spends about half of a load
+# waiting on PostgreSQL (measured: 4 workers on 2 cores served 8% more 1000-row batches a
+# second than 2, and 5 no more than 4).
+cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * (cores or 1))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "600"))  # a large upload takes a while
 graceful_timeout = 30
 accesslog = None  # hrapi logs one line per request itself
