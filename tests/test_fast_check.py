@@ -102,7 +102,7 @@ JSON_VALUES = [1, 7, 2147483647, 2147483648, 0, -1, True, False, None, 1.0, 1.5,
                "x", "", " ", "\u00a0", "a\x00b", "x" * 1000, "x" * 1001, [], {}, [1], {"a": 1},
                "2021-11-07T02:48:42Z", "2021-11-07T02:48:42.5Z", "2021-11-07T02:48:42+02:00",
                "2021-11-07T02:48:42", "2021-02-30T00:00:00Z", "2021-11-07", 1636253322,
-               "Émile", "quote\"and,comma"]  # fmt: skip
+               "Émile", "quote\"and,comma", "lone\ud800", "\udfff"]  # fmt: skip
 
 
 def json_corpus_row(rng: random.Random, table):

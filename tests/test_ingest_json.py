@@ -141,3 +141,25 @@ def test_datetime_is_stored_as_the_same_instant(client, sql):
     stored = sql("SELECT to_char(datetime AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') "
                  "FROM hired_employees")  # fmt: skip
     assert stored == [("2021-04-01 04:30",)]
+
+
+def test_lone_surrogates_in_json_strings_are_rejected_not_a_500(client, sql):
+    """JSON may escape a lone surrogate (\\ud800), which is no character UTF-8 can store."""
+    load_parents(client)
+    body = ('{"rows": [{"id": 1, "name": "a\\ud800b", "datetime": "' + HIRE + '", '
+            '"department_id": 1, "job_id": 1}, {"id": 2, "name": "Fine", "datetime": '
+            '"2021\\udfff", "department_id": 1, "job_id": 1}, {"id": 3, "name": "Fine", '
+            '"datetime": "' + HIRE + '", "department_id": 1, "job_id": 1}]}')  # fmt: skip
+    response = client.post("/api/v1/tables/hired_employees/batch", data=body,
+                           content_type="application/json")  # fmt: skip
+    assert response.status_code == 201, response.get_json()
+    report = response.get_json()
+    assert (report["inserted"], report["rejected"]) == (1, 2)
+    assert report["rejects"][0]["reasons"] == ["name: Is not valid UTF-8."]
+    raws = dict(sql("SELECT line, raw FROM load_rejects WHERE load_id = %s", [report["load_id"]]))
+    assert "a\\ud800b" in raws[0] and "2021\\udfff" in raws[1]
+    body = '{"rows": [{"id": 9, "department": "x\\udc80"}, {"id": 10, "department": "Ok"}]}'
+    response = client.post("/api/v1/tables/departments/batch", data=body,
+                           content_type="application/json")  # fmt: skip
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["rejects"][0]["reasons"] == ["department: Is not valid UTF-8."]

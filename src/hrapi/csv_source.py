@@ -44,12 +44,18 @@ class SourceRow:
 
 
 def printable(raw: str) -> str:
-    """Raw text as PostgreSQL can store it: undecodable bytes as \\xNN, NUL as \\x00."""
+    """Raw text as PostgreSQL can store it: undecodable bytes as \\xNN, other lone
+    surrogates (from JSON escapes) as \\uNNNN, NUL as \\x00."""
     if NOT_UTF8.search(raw):
-        raw = raw.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raw = NOT_UTF8.sub(_escaped_surrogate, raw)
     if "\x00" in raw:
         raw = raw.replace("\x00", "\\x00")
     return raw[:RAW_KEEP]
+
+
+def _escaped_surrogate(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
 
 
 def json_raw(row) -> str:

@@ -50,7 +50,7 @@ class Rejected(NamedTuple):
 # without NUL or undecodable bytes, and ISO datetimes in UTC with Z.
 _FAST_PATTERNS = {
     Int32: r"([1-9][0-9]{0,8})",  # ten digits may pass 2147483647: the schema decides
-    Text: rf'([^",\r\n\x00\udc80-\udcff]{{1,{TEXT_MAX_LENGTH}}})',
+    Text: rf'([^",\r\n\x00\ud800-\udfff]{{1,{TEXT_MAX_LENGTH}}})',
     UtcInstant: r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?Z)",
 }
 
@@ -236,7 +236,7 @@ def _field_passes(value: str, pattern: re.Pattern, kind) -> bool:
 # so the line is a COPY row once commas become tabs, and with a visible character; only dates
 # that exist in every year: days up to 28, 29 and 30 but in February, 31 in the months that
 # have it; lines ending in \n alone), with department and job ids that exist.
-_BLOCK_TEXT = rf'(?=[^,\n]*[^\s,])[^",\t\\\r\n\x00\udc80-\udcff]{{1,{TEXT_MAX_LENGTH}}}'
+_BLOCK_TEXT = rf'(?=[^,\n]*[^\s,])[^",\t\\\r\n\x00\ud800-\udfff]{{1,{TEXT_MAX_LENGTH}}}'
 _BLOCK_INSTANT = (
     r"(?!0000)[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
     r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
@@ -265,7 +265,7 @@ def one_of(ids) -> str:
     return pattern(trie) if trie else "(?!)"
 
 
-_COPY_UNSAFE = re.compile(r"[\x00\t\n\r\\\udc80-\udcff]")  # or what Text refuses
+_COPY_UNSAFE = re.compile(r"[\x00\t\n\r\\\ud800-\udfff]")  # or what Text refuses
 _INSTANT_LINES = re.compile(rf"(?:{_BLOCK_INSTANT}\n)*{_BLOCK_INSTANT}")
 
 

@@ -15,8 +15,10 @@ from marshmallow import Schema, ValidationError, fields
 INT32_MAX = 2_147_483_647
 TEXT_MAX_LENGTH = 1000
 _CANONICAL_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
-# Bytes that were not UTF-8 show up as lone surrogates (decoded with "surrogateescape").
-NOT_UTF8 = re.compile("[\udc80-\udcff]")
+# Text that cannot be stored as UTF-8: lone surrogates. Bytes of a file that were not UTF-8
+# show up as \udc80-\udcff (decoded with "surrogateescape"); a JSON string may hold any
+# surrogate as an escape (\ud800).
+NOT_UTF8 = re.compile("[\ud800-\udfff]")
 
 
 class Int32(fields.Field):
