@@ -119,7 +119,7 @@ class DirectLoads:
         if plain is not None:
             with conn.cursor().copy(steps["copy_target"]) as copy:
                 copy.write(plain)
-            conn.execute(steps["check_keys_per_row"])  # (the hires counted as below)
+            conn.execute(steps["check_keys_per_row"])  # hires counted by the trigger, as below
             report.received = report.inserted = len(data.rows)
             return True
         records = list(data.records(checker))
