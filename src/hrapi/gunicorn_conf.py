@@ -5,6 +5,7 @@ forks the workers, which inherit DATABASE_URL; it stops the server when it exits
 leaves no PostgreSQL process behind.
 """
 
+import gc
 import os
 
 from hrapi import embedded_db
@@ -31,3 +32,12 @@ def on_starting(server):
 
 def on_exit(server):
     embedded_db.stop()
+
+
+def post_worker_init(worker):
+    """The app's start-up objects (Flask, the schemas, the OpenAPI spec, the SQL) live as long
+    as the worker: moved out of the garbage collector's sight, so that its full collections
+    scan only what requests create. Measured with batches, two servers side by side, runs
+    interleaved: 1.02-1.04 times the throughput (a full collection had taken about 40 ms of
+    wall time under that load)."""
+    gc.freeze()
