@@ -98,9 +98,10 @@ class DirectLoads:
     def batch(self, conn, table: Table, data: JsonInput, checker, report) -> bool:
         """Load a JSON batch straight into the table, with no staging: True if done.
 
-        Its rows are checked first (they are few, and in memory): a whole column at a time
-        when they are all plain and valid (RowChecker.json_copy_text), else one by one, and
-        missing references in Python against the locked parents. Then the valid rows COPY
+        Its rows are checked first (they are few, and in memory): the plain ones become COPY
+        text (RowChecker.json_copy_text, a whole column at a time when they all are), the
+        others are checked one by one (json_record), missing references in Python against the
+        locked parents. Then the valid rows COPY
         into the table without per-row key probes (sql/ingest/skip_key_checks.sql). An id
         stored already or repeated in the batch makes the primary key refuse the COPY (as can
         a deadlock with a concurrent batch): then the caller drops this attempt and loads
@@ -115,19 +116,15 @@ class DirectLoads:
         )  # the key checks are skipped from here until check_keys_per_row
         if len(departments) + len(jobs) > 2 * BLOCK_PARENTS_MAX:
             return False  # too many to hold in memory for each batch: staging checks them
-        plain = checker.json_copy_text(data.rows, {"department_id": departments, "job_id": jobs})
-        if plain is not None:
-            with conn.cursor().copy(steps["copy_target"]) as copy:
-                copy.write(plain)
-            conn.execute(steps["check_keys_per_row"])  # hires counted by the trigger, as below
-            report.received = report.inserted = len(data.rows)
-            return True
-        records = list(data.records(checker))
-        report.received = len(records)
+        plain, others = checker.json_copy_text(
+            data.rows, {"department_id": departments, "job_id": jobs}
+        )  # the plain rows as COPY text; the others are checked one by one
+        report.received = len(data.rows)
         department_at, job_at = _parent_positions(table)
         with RejectSpool(report.load_id) as rejects:
             valid = []
-            for record in records:
+            for position in others:
+                record = checker.json_record(position, data.rows[position])
                 if type(record) is Rejected:
                     rejects.add(record)
                 elif record[department_at] in departments and record[job_at] in jobs:
@@ -135,13 +132,14 @@ class DirectLoads:
                 else:
                     rejects.add(_orphan(record, parents, data.raw_of))
             with conn.cursor().copy(steps["copy_target"]) as copy:
-                write_row = copy.write_row
+                if plain:
+                    copy.write(plain)
                 for record in valid:
-                    write_row(record[2:])
+                    copy.write_row(record[2:])
             conn.execute(steps["check_keys_per_row"])  # the COPY's hires were counted by
             # the hire_counts trigger, which fires even so (see 003_hire_counts_always.sql)
             report.rejected = self.loads.store_rejects(conn, steps, rejects, report.load_id)
-        report.inserted = len(valid)
+        report.inserted = report.received - report.rejected
         return True
 
     def _locked_parents(self, conn, steps, *first: str) -> tuple[frozenset, frozenset]:

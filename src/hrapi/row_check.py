@@ -134,31 +134,45 @@ class RowChecker:
                 return (position, None, *values)
         return self.record(SourceRow(position, json_raw(row), row))
 
-    def json_copy_text(self, rows: list, parents: dict[str, frozenset]) -> str | None:
-        """A whole JSON batch as COPY text when every row of it is plain and valid; else None.
+    def json_copy_text(self, rows: list, parents: dict[str, frozenset]) -> tuple[str, list]:
+        """The plain, valid rows of a JSON batch as COPY text, and the positions of the others.
 
-        The column-at-a-time form of json_record's fast check, narrower still, so that whole
-        columns are checked by single calls into C: every row an object with exactly the
-        table's fields; integers JSON integers in range (and among parents[column], where
-        given); text without tab, line break or backslash (so it is COPY text as it is);
-        datetimes of the block shape (_BLOCK_INSTANT: dates that exist in every year). One
-        value that is not so, and None: the rows then go one by one (json_record), which
-        decides and words their reasons. tests/test_fast_check.py proves that what it
-        accepts, the schema accepts with the same values.
+        json_record's fast check, narrower still: a row an object with exactly the table's
+        fields; integers JSON integers in range (and among parents[column], where given); text
+        without tab, line break or backslash (so it is COPY text as it is); datetimes of the
+        block shape (_BLOCK_INSTANT: dates that exist in every year). Checked a column at a
+        time (one call into C per column and rule); only a column that fails is gone through
+        value by value, to find its rows. The rows left over go to json_record, which decides
+        and words their reasons. tests/test_fast_check.py proves that what this accepts, the
+        schema accepts with the same values.
         """
         width = len(self.columns)
-        if not rows or set(map(type, rows)) != {dict} or set(map(len, rows)) != {width}:
-            return None
+        if set(map(type, rows)) == {dict} and set(map(len, rows)) == {width}:
+            kept = list(range(len(rows)))
+        else:
+            kept = [i for i, row in enumerate(rows) if type(row) is dict and len(row) == width]
+        getter = operator.itemgetter(*self.columns)
         try:  # with as many fields as there are columns, all of them present means no others
-            values = list(map(operator.itemgetter(*self.columns), rows))
+            values = list(
+                map(getter, rows if len(kept) == len(rows) else map(rows.__getitem__, kept))
+            )
         except KeyError:
-            return None
-        columns = zip(*values, strict=True)  # (every row has width values)
-        for column, kind, column_values in zip(self.columns, self._kinds, columns, strict=True):
-            if not _column_passes(column_values, kind, parents.get(column)):
-                return None
+            kept = [i for i in kept if all(c in rows[i] for c in self.columns)]
+            values = [getter(rows[i]) for i in kept]
+        failing: set[int] = set()
+        if values:
+            columns = zip(*values, strict=True)
+            for column, kind, column_values in zip(self.columns, self._kinds, columns, strict=True):
+                allowed = parents.get(column)
+                if not _column_passes(column_values, kind, allowed):
+                    failing.update(k for k, value in enumerate(column_values)
+                                   if not _value_passes(value, kind, allowed))  # fmt: skip
+        if failing:
+            values = [v for k, v in enumerate(values) if k not in failing]
+            kept = [i for k, i in enumerate(kept) if k not in failing]
+        others = sorted(set(range(len(rows))).difference(kept)) if len(kept) < len(rows) else []
         line = "\t".join(["%s"] * width) + "\n"  # ints as str() writes them, text as it is
-        return "".join(map(line.__mod__, values))
+        return "".join(map(line.__mod__, values)), others
 
     def _json_values_pass(self, values: tuple) -> bool:
         """The fast check of a JSON row's values: what the schema fields accept, in their
@@ -289,6 +303,29 @@ def _column_passes(values: tuple, kind, allowed: frozenset | None) -> bool:
         )
     lines = "\n".join(values)  # one instant a line, if no value holds a line break itself
     return lines.count("\n") == len(values) - 1 and _INSTANT_LINES.fullmatch(lines) is not None
+
+
+_INSTANT = re.compile(_BLOCK_INSTANT)
+
+
+def _value_passes(value, kind, allowed: frozenset | None) -> bool:
+    """One value of a JSON batch, by the rules _column_passes applies to a whole column (a
+    column passes when each of its values does)."""
+    if kind is Int32:
+        return (
+            type(value) is int  # not bool, not float
+            and 0 < value <= INT32_MAX
+            and (allowed is None or value in allowed)
+        )
+    if type(value) is not str:
+        return False
+    if kind is Text:
+        return (
+            0 < len(value) <= TEXT_MAX_LENGTH
+            and not value.isspace()
+            and _COPY_UNSAFE.search(value) is None
+        )
+    return _INSTANT.fullmatch(value) is not None
 
 
 class HireBlockCheck:
