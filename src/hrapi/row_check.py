@@ -7,8 +7,10 @@ Two checks, one truth. `record()` applies the table's Marshmallow schema (row_sc
 the data dictionary and words every reason. `fast_record()` is derived from the same schema
 fields for the plain shape of the historical files (unquoted fields, canonical integers,
 UTC datetimes with Z) and runs about twenty times faster; it only ever accepts, handing
-anything it is unsure of back to the schema. tests/test_fast_check.py proves over a large
-generated corpus that whatever it accepts, the schema accepts with the same values.
+anything it is unsure of back to the schema. The same holds for the faster forms of it: runs
+of CSV lines checked a chunk at a time (HireBlockCheck), JSON rows (`json_record`), and JSON
+batches checked a column at a time (`json_copy_text`). tests/test_fast_check.py proves over
+large generated corpora that whatever they accept, the schema accepts with the same values.
 """
 
 from __future__ import annotations
