@@ -112,7 +112,7 @@ class DirectLoads:
         """
         steps = self.loads.steps[table.name]
         departments, jobs = parents = self._locked_parents(
-            conn, steps, "tune_session", "skip_key_checks"
+            conn, steps, "skip_key_checks"
         )  # the key checks are skipped from here until check_keys_per_row
         if len(departments) + len(jobs) > 2 * BLOCK_PARENTS_MAX:
             return False  # too many to hold in memory for each batch: staging checks them

@@ -26,7 +26,6 @@ from marshmallow import ValidationError
 from hrapi.csv_source import Block, SourceRow, json_raw, printable
 from hrapi.row_schemas import (
     INT32_MAX,
-    NOT_UTF8,
     TEXT_MAX_LENGTH,
     Int32,
     Text,
@@ -36,7 +35,6 @@ from hrapi.row_schemas import (
 from hrapi.tables import Table
 
 _MISSING = object()  # stands for an absent field in the per-field cache
-_NUL_OR_NOT_UTF8 = re.compile(r"\x00|" + NOT_UTF8.pattern)
 
 
 class Rejected(NamedTuple):
@@ -76,7 +74,6 @@ class RowChecker:
         # A field's reasons depend on its value alone: ask the schema once per distinct value.
         self._field_reasons = functools.lru_cache(maxsize=4096)(self._ask_schema_about)
         self._kinds = kinds
-        self._instant = re.compile(_FAST_PATTERNS[UtcInstant])
         self._text_groups = [i for i, k in enumerate(kinds) if k is Text]
         self._time_groups = [i for i, k in enumerate(kinds) if k is UtcInstant]
 
@@ -124,29 +121,30 @@ class RowChecker:
     def json_record(self, position: int, row) -> tuple:
         """The staging record of a JSON batch row (or its Rejected).
 
-        A row whose fields are exactly the table's, with integers that are JSON integers and
-        plain UTC datetimes, is checked here, and its raw text is left out (None: it is made
+        A row whose fields are exactly the table's, with values in their plain forms
+        (_value_passes: JSON integers, text COPY can take as it is, UTC datetimes with Z), is
+        checked here, and its raw text is left out (None: it is made
         only if a later step rejects the row, see json_raw); any other row goes to the
         schema, which decides and words the reasons (tests/test_fast_check.py proves the two
         agree).
         """
         if self.fast and type(row) is dict and row.keys() == self._fast_field.keys():
             values = tuple([row[c] for c in self.columns])
-            if self._json_values_pass(values):
+            if all(map(_value_passes, values, self._kinds)):
                 return (position, None, *values)
         return self.record(SourceRow(position, json_raw(row), row))
 
     def json_copy_text(self, rows: list, parents: dict[str, frozenset]) -> tuple[str, list]:
         """The plain, valid rows of a JSON batch as COPY text, and the positions of the others.
 
-        json_record's fast check, narrower still: a row an object with exactly the table's
-        fields; integers JSON integers in range (and among parents[column], where given); text
-        without tab, line break or backslash (so it is COPY text as it is); datetimes of the
-        block shape (_BLOCK_INSTANT: dates that exist in every year). Checked a column at a
-        time (one call into C per column and rule); only a column that fails is gone through
-        value by value, to find its rows. The rows left over go to json_record, which decides
-        and words their reasons. tests/test_fast_check.py proves that what this accepts, the
-        schema accepts with the same values.
+        json_record's fast check, with the parents too: a row an object with exactly the
+        table's fields; integers JSON integers in range (and among parents[column], where
+        given); text without tab, line break or backslash (so it is COPY text as it is);
+        datetimes of the block shape (_BLOCK_INSTANT: dates that exist in every year). Checked
+        a column at a time (one call into C per column and rule); only a column that fails is
+        gone through value by value, to find its rows. The rows left over go to json_record,
+        which decides and words their reasons. tests/test_fast_check.py proves that what this
+        accepts, the schema accepts with the same values.
         """
         width = len(self.columns)
         if set(map(type, rows)) == {dict} and set(map(len, rows)) == {width}:
@@ -175,31 +173,6 @@ class RowChecker:
         others = sorted(set(range(len(rows))).difference(kept)) if len(kept) < len(rows) else []
         line = "\t".join(["%s"] * width) + "\n"  # ints as str() writes them, text as it is
         return "".join(map(line.__mod__, values)), others
-
-    def _json_values_pass(self, values: tuple) -> bool:
-        """The fast check of a JSON row's values: what the schema fields accept, in their
-        plain forms (the rules of row_schemas.Int32, Text and UtcInstant)."""
-        for value, kind in zip(values, self._kinds, strict=False):  # as many, by construction
-            if kind is Int32:
-                if type(value) is not int or not 0 < value <= INT32_MAX:
-                    return False
-            elif type(value) is not str:
-                return False
-            elif kind is Text:
-                if (
-                    not 0 < len(value) <= TEXT_MAX_LENGTH
-                    or value.isspace()
-                    or _NUL_OR_NOT_UTF8.search(value) is not None
-                ):
-                    return False
-            elif self._instant.fullmatch(value) is None:
-                return False
-            else:
-                try:
-                    dt.datetime.fromisoformat(value)
-                except ValueError:
-                    return False
-        return True
 
     def record(self, row: SourceRow) -> tuple:
         """The staging record of a row, or its Rejected, by the Marshmallow schema."""
@@ -310,9 +283,10 @@ def _column_passes(values: tuple, kind, allowed: frozenset | None) -> bool:
 _INSTANT = re.compile(_BLOCK_INSTANT)
 
 
-def _value_passes(value, kind, allowed: frozenset | None) -> bool:
-    """One value of a JSON batch, by the rules _column_passes applies to a whole column (a
-    column passes when each of its values does)."""
+def _value_passes(value, kind, allowed: frozenset | None = None) -> bool:
+    """One JSON value in its plain form (RowChecker.json_record), and among allowed where
+    given: the rules _column_passes applies to a whole column (a column passes when each of
+    its values does)."""
     if kind is Int32:
         return (
             type(value) is int  # not bool, not float
