@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import RAISE, Schema, fields
 
 from hrapi.api_schemas import document_errors
 from hrapi.api_tables import table_or_404
 from hrapi.backups import BackupError, Backups
+from hrapi.json_body import Blueprint
 
 blp = Blueprint(
     "backups",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from hrapi.api_schemas import document_errors
 from hrapi.formats import csv_also, csv_response, wants_csv
 from hrapi.insights import QUARTERS, Insights
+from hrapi.json_body import Blueprint
 
 blp = Blueprint(
     "insights",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
 from hrapi.api_schemas import MAX_PAGE, RejectSchema, document_errors
 from hrapi.formats import csv_also, csv_response, wants_csv
+from hrapi.json_body import Blueprint
 
 blp = Blueprint("loads", __name__, url_prefix="/api/v1", description="Load history and rejects")
 

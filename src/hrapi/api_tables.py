@@ -6,7 +6,7 @@ import io
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from werkzeug.exceptions import ClientDisconnected
 
 from hrapi import request_log
@@ -22,6 +22,7 @@ from hrapi.api_schemas import (
 from hrapi.csv_source import CsvInput, JsonInput
 from hrapi.formats import csv_also, csv_response, wants_csv
 from hrapi.ingest import EmptyInput, Ingestor
+from hrapi.json_body import Blueprint
 from hrapi.tables import LOAD_ORDER, TABLES, Table
 
 blp = Blueprint(

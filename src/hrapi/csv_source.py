@@ -58,9 +58,16 @@ def _escaped_surrogate(match: re.Match) -> str:
     return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
 
 
+RAW_TOO_DEEP = "(a row nested too deeply to write back as JSON)"
+
+
 def json_raw(row) -> str:
-    """A JSON row's raw text, as stored with its reject."""
-    return json.dumps(row, ensure_ascii=False)
+    """A JSON row's raw text, as stored with its reject (for a row nested hundreds of levels
+    deep, which JSON bodies may hold, RAW_TOO_DEEP: its reasons still say what is wrong)."""
+    try:
+        return json.dumps(row, ensure_ascii=False)
+    except RecursionError:
+        return RAW_TOO_DEEP
 
 
 class _RecordLines:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import current_app, redirect, send_from_directory
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from swagger_ui_bundle import swagger_ui_path
 
 from hrapi.db import DatabaseUnavailable
+from hrapi.json_body import Blueprint
 
 blp = Blueprint("health", __name__, description="Liveness and database reachability")
 
