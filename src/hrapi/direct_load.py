@@ -7,7 +7,8 @@ of a foreign-key probe per row (sql/ingest/skip_key_checks.sql says why that is 
   the request into COPY, runs of plain lines a chunk at a time (row_check.HireBlockCheck),
   with the hire_counts insert trigger paused, and the hires are counted once in SQL at the end;
 - a JSON batch (at most 1000 rows, in memory): checked first (a whole column at a time when
-  the batch is plain), then one COPY (whose hires the hire_counts trigger counts).
+  the batch is plain), then one COPY that inserts row by row (sql/ingest/copy_batch.sql says
+  why), whose hires the hire_counts trigger counts.
 
 Where an id is stored already or repeated, the primary key refuses the COPY; the caller
 (ingest.Ingestor) rolls the attempt back and loads through staging, which decides and words
@@ -131,11 +132,16 @@ class DirectLoads:
                     valid.append(record)
                 else:
                     rejects.add(_orphan(record, parents, data.raw_of))
-            with conn.cursor().copy(steps["copy_target"]) as copy:
+            cursor = conn.cursor()
+            with cursor.copy(steps["copy_batch"]) as copy:  # see copy_batch.sql
                 if plain:
                     copy.write(plain)
                 for record in valid:
                     copy.write_row(record[2:])
+            copied = len(data.rows) - len(others) + len(valid)
+            if cursor.rowcount != copied:  # copy_batch.sql's WHERE is to keep every row
+                raise RuntimeError(f"load {report.load_id}: {copied} rows to COPY, "
+                                   f"{cursor.rowcount} copied")  # fmt: skip
             conn.execute(steps["check_keys_per_row"])  # the COPY's hires were counted by
             # the hire_counts trigger, which fires even so (see 003_hire_counts_always.sql)
             report.rejected = self.loads.store_rejects(conn, steps, rejects, report.load_id)

@@ -84,6 +84,7 @@ INGEST_STEPS = (
     "pause_hire_counts",
     "resume_hire_counts",
     "copy_target",
+    "copy_batch",
     "allow_parallel",
     "count_loaded_hires",
     "disallow_parallel",
