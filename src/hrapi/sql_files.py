@@ -47,8 +47,9 @@ def _without_comments(text: str) -> str:
     )
 
 
-def compose_for_table(template: str, table: Table, **extra: sql.Composable) -> sql.Composed:
-    """Fill a template's identifiers for one table of the fixed map.
+def compose_for_table(template: str, table: Table, **extra: sql.Composable) -> sql.SQL:
+    """Fill a template's identifiers for one table of the fixed map (rendered once, here: a
+    Composed query would quote its identifiers again at every execution).
 
     `{target}` the table (`{table_name}` its name as a literal), `{stage}` a staging table
     (STAGE unless `extra` names one), `{columns}` all columns, and
@@ -64,7 +65,7 @@ def compose_for_table(template: str, table: Table, **extra: sql.Composable) -> s
 
     values = [c for c in table.columns if c != "id"]
     extra.setdefault("stage", STAGE)
-    return sql.SQL(template).format(
+    composed = sql.SQL(template).format(
         target=sql.Identifier(table.name),
         table_name=sql.Literal(table.name),
         columns=cols(None, table.columns),
@@ -74,11 +75,12 @@ def compose_for_table(template: str, table: Table, **extra: sql.Composable) -> s
         stage_value_columns=cols("s", values),
         **extra,
     )
+    return sql.SQL(composed.as_string())
 
 
 def compose_per_table(
     templates: dict[str, str], stage_prefix: str | None = None
-) -> dict[str, dict[str, sql.Composed]]:
+) -> dict[str, dict[str, sql.SQL]]:
     """{table name: {query name: composed query}} for every table of the fixed map.
 
     With a stage_prefix, `{stage}` is a staging table of each table's own, named
