@@ -75,7 +75,7 @@ def compose_for_table(template: str, table: Table, **extra: sql.Composable) -> s
         stage_value_columns=cols("s", values),
         **extra,
     )
-    return sql.SQL(composed.as_string())
+    return sql.SQL(composed.as_string(None))  # None: no connection needed (psycopg >= 3.1)
 
 
 def compose_per_table(
