@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from hrapi.ingest import Ingestor
 from tests.helpers import assert_counts_add_up, batch, load_parents
 
 HIRE = "2021-03-04T05:06:07Z"
@@ -163,3 +164,41 @@ def test_lone_surrogates_in_json_strings_are_rejected_not_a_500(client, sql):
                            content_type="application/json")  # fmt: skip
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["rejects"][0]["reasons"] == ["department: Is not valid UTF-8."]
+
+
+def test_each_batch_is_on_record_once_with_its_counts(client, sql):
+    """A batch of hires is put on record in its own transaction: one record per batch, the
+    same as its report, whether it went straight into the table or, meeting ids stored
+    already, gave way to staging (its first attempt's record rolled back with its rows)."""
+    load_parents(client)
+    reports = [
+        batch(client, "hired_employees", [hire(i) for i in range(1, 11)]).get_json(),
+        batch(client, "hired_employees", [hire(i) for i in range(6, 16)]).get_json(),
+    ]
+    assert [(r["inserted"], r["unchanged"]) for r in reports] == [(10, 0), (5, 5)]
+    recorded = sql("SELECT id, status, received, inserted, unchanged, rejected FROM loads"
+                   " WHERE table_name = 'hired_employees' ORDER BY id")  # fmt: skip
+    assert recorded == [
+        (r["load_id"], "completed", r["received"], r["inserted"], r["unchanged"], r["rejected"])
+        for r in reports
+    ]
+    for report in reports:
+        listed = client.get(f"/api/v1/loads/{report['load_id']}").get_json()
+        assert (listed["status"], listed["inserted"]) == ("completed", report["inserted"])
+
+
+def test_a_batch_that_fails_is_on_record_as_failed_and_stores_nothing(client, sql, monkeypatch):
+    load_parents(client)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the disk is on fire")
+
+    monkeypatch.setattr(Ingestor, "store_rejects", broken)  # the batch's last step
+    response = batch(client, "hired_employees", [hire(1), hire(2, job_id=99)])
+    assert response.status_code == 500
+    assert sql("SELECT count(*) FROM hired_employees") == [(0,)]
+    assert sql("SELECT count(*) FROM hire_count_changes") == [(0,)]
+    assert sql("SELECT status, error FROM loads WHERE table_name = 'hired_employees'") == [
+        ("failed", "the disk is on fire")
+    ]
+    assert sql("SELECT count(*) FROM load_rejects") == [(0,)]

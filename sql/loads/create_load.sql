@@ -1,4 +1,5 @@
--- A load is on record before its data transaction starts (committed on its own).
+-- A load's record: a CSV load's committed on its own before its data transaction starts, a
+-- JSON batch's in the batch's own transaction (see hrapi/ingest.py).
 INSERT INTO loads (table_name, source, filename, on_conflict)
 VALUES (%(table)s, %(source)s, %(filename)s, %(on_conflict)s)
 RETURNING id

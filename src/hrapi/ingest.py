@@ -2,8 +2,10 @@
 
 One load is one transaction:
 
-1. the load is put on record in `loads` (committed on its own, so a load that dies is still
-   listed, then marked failed);
+1. the load is put on record in `loads`: a CSV load first, committed on its own (a load that
+   dies is still listed, then marked failed); a JSON batch that goes straight into its table
+   in the same transaction as its rows (it takes milliseconds, and one commit instead of two
+   made batches 1.06x faster), so a batch is on record once it committed, or failed;
 2. every input row has been checked against the table's schema (row_check); valid rows stream
    with COPY into the session's staging table for that table, rejected ones into
    `load_rejects`;
@@ -161,27 +163,22 @@ class Ingestor:
             raise EmptyInput("no rows to load")
         records = chain([first], records)
         started = time.perf_counter()
+        record = {"table": table.name, "source": source, "filename": filename,
+                  "on_conflict": on_conflict}  # fmt: skip
         with self.database.connection() as conn:
-            with conn.pipeline():  # one round trip
-                created = conn.execute(
-                    self.loads_sql["create_load"],
-                    {
-                        "table": table.name,
-                        "source": source,
-                        "filename": filename,
-                        "on_conflict": on_conflict,
-                    },
-                )
-                conn.commit()
-            load_id = created.fetchone()[0]
-            report = LoadReport(load_id=load_id, table=table.name, status="running", source=source)
+            report = LoadReport(load_id=0, table=table.name, status="running", source=source)
+            if source == "csv":  # on record while it runs (see the module docstring)
+                report.load_id = self._create_load(conn, record)
             try:
                 raw_of = data.raw_of if isinstance(data, JsonInput) else None
                 direct = self._load_directly(conn, table, data, records, report,
-                                             checker=checker, started=started)  # fmt: skip
+                                             checker=checker, started=started,
+                                             record=record)  # fmt: skip
                 if not direct:
+                    if not report.load_id:  # a batch's record went with its rolled-back attempt
+                        report.load_id = self._create_load(conn, record)
                     if report.received:  # the direct way started, then gave way
-                        report = LoadReport(load_id, table.name, "running", source)
+                        report = LoadReport(report.load_id, table.name, "running", source)
                         records = data.records(RowChecker(table))
                     with conn.transaction():
                         self._run(
@@ -190,7 +187,7 @@ class Ingestor:
                         )  # fmt: skip
             except BaseException as exc:
                 report.duration_ms = _ms_since(started)
-                self._mark_failed(conn, report, exc)
+                self._mark_failed(conn, report, exc, record)
                 raise
             if table.name == "hired_employees":
                 self._fold_hire_counts_now_and_then(conn, report.inserted + report.updated)
@@ -330,14 +327,23 @@ class Ingestor:
             rejects.copy_into(conn, steps["copy_rejects"])
         return rejects.count
 
-    def _load_directly(self, conn, table, data, records, report, *, checker, started) -> bool:
+    def _load_directly(
+        self, conn, table, data, records, report, *, checker, started, record: dict
+    ) -> bool:
         """Load straight into the table where that may be done (see direct_load), in a
-        transaction of its own: True if done. False leaves nothing of the attempt behind;
-        the caller then loads through staging."""
+        transaction of its own: True if done. False leaves nothing of the attempt behind
+        but, for a batch, its record (report.load_id is then 0 if the record was rolled back
+        too); the caller then loads through staging. A batch is put on record (from record)
+        in this transaction, with its rows."""
         if table.name not in DIRECT_TABLES or not self._may_skip_key_checks(conn):
             return False
+        recorded_here = not report.load_id
         try:
             with conn.transaction():
+                if recorded_here:
+                    report.load_id = conn.execute(self.loads_sql["create_load"], record).fetchone()[
+                        0
+                    ]
                 if report.source == "csv":
                     done = self.direct.empty_table(conn, table, records, checker, report)
                 else:
@@ -348,7 +354,13 @@ class Ingestor:
         except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected) as exc:
             log.info("load load_id=%s: %s; loading through staging", report.load_id,
                      type(exc).__name__)  # fmt: skip
+            if recorded_here:
+                report.load_id = 0  # the record was rolled back with the attempt
             return False
+        except BaseException:
+            if recorded_here:
+                report.load_id = 0  # the same (the caller records the failure)
+            raise
 
     def together(self, conn, steps, *names: str):
         """Run steps without parameters in one round trip; a cursor on the last one's rows."""
@@ -399,13 +411,27 @@ class Ingestor:
         if accounted != report.received:
             raise RuntimeError(f"load {report.load_id}: {report.received} rows in, {accounted} out")
 
-    def _mark_failed(self, conn, report: LoadReport, exc: BaseException) -> None:
-        """Record the failure if the database still answers; else the next load's sweep will."""
+    def _create_load(self, conn, record: dict) -> int:
+        """Put a load on record, committed on its own; its id."""
+        with conn.pipeline():  # one round trip
+            created = conn.execute(self.loads_sql["create_load"], record)
+            conn.commit()
+        return created.fetchone()[0]
+
+    def _mark_failed(self, conn, report: LoadReport, exc: BaseException, record: dict) -> None:
+        """Record the failure if the database still answers (a batch whose record was rolled
+        back with its rows is put on record now); else the next load's sweep will mark a
+        recorded load failed, and a batch is not on record at all: its client got the error
+        and nothing of it was stored."""
         error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        log.warning("load load_id=%s table=%s status=failed error=%s", report.load_id,
+        log.warning("load load_id=%s table=%s status=failed error=%s", report.load_id or None,
                     report.table, error)  # fmt: skip
         try:
             with conn.transaction():
+                if not report.load_id:
+                    report.load_id = conn.execute(self.loads_sql["create_load"], record).fetchone()[
+                        0
+                    ]
                 conn.execute(
                     self.loads_sql["fail_load"],
                     {"load_id": report.load_id, "error": error,
