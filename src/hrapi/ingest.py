@@ -341,9 +341,7 @@ class Ingestor:
         try:
             with conn.transaction():
                 if recorded_here:
-                    report.load_id = conn.execute(self.loads_sql["create_load"], record).fetchone()[
-                        0
-                    ]
+                    report.load_id = self._record(conn, record)
                 if report.source == "csv":
                     done = self.direct.empty_table(conn, table, records, checker, report)
                 else:
@@ -418,6 +416,10 @@ class Ingestor:
             conn.commit()
         return created.fetchone()[0]
 
+    def _record(self, conn, record: dict) -> int:
+        """Put a load on record in the transaction under way; its id."""
+        return conn.execute(self.loads_sql["create_load"], record).fetchone()[0]
+
     def _mark_failed(self, conn, report: LoadReport, exc: BaseException, record: dict) -> None:
         """Record the failure if the database still answers (a batch whose record was rolled
         back with its rows is put on record now); else the next load's sweep will mark a
@@ -428,17 +430,18 @@ class Ingestor:
                     report.table, error)  # fmt: skip
         try:
             with conn.transaction():
-                if not report.load_id:
-                    report.load_id = conn.execute(self.loads_sql["create_load"], record).fetchone()[
-                        0
-                    ]
+                load_id = report.load_id or self._record(conn, record)
                 conn.execute(
                     self.loads_sql["fail_load"],
-                    {"load_id": report.load_id, "error": error,
-                     "duration_ms": report.duration_ms},
-                )  # fmt: skip
+                    {"load_id": load_id, "error": error, "duration_ms": report.duration_ms},
+                )
+            report.load_id = load_id
         except (psycopg.Error, DatabaseUnavailable):
-            log.warning("could not mark load %s failed now; it will be swept", report.load_id)
+            if report.load_id:
+                log.warning("could not mark load %s failed now; it will be swept", report.load_id)
+            else:
+                log.warning("could not put the failed %s batch on record; nothing of it was "
+                            "stored", report.table)  # fmt: skip
 
 
 def _ms_since(started: float) -> int:
