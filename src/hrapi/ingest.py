@@ -5,7 +5,7 @@ One load is one transaction:
 1. the load is put on record in `loads`: a CSV load first, committed on its own (a load that
    dies is still listed, then marked failed); a JSON batch that goes straight into its table
    in the same transaction as its rows (it takes milliseconds, and one commit instead of two
-   made batches 1.06x faster), so a batch is on record once it committed, or failed;
+   made batches 1.07x faster), so a batch is on record once it committed, or failed;
 2. every input row has been checked against the table's schema (row_check); valid rows stream
    with COPY into the session's staging table for that table, rejected ones into
    `load_rejects`;
@@ -163,20 +163,20 @@ class Ingestor:
             raise EmptyInput("no rows to load")
         records = chain([first], records)
         started = time.perf_counter()
-        record = {"table": table.name, "source": source, "filename": filename,
-                  "on_conflict": on_conflict}  # fmt: skip
+        load_fields = {"table": table.name, "source": source, "filename": filename,
+                       "on_conflict": on_conflict}  # fmt: skip
         with self.database.connection() as conn:
             report = LoadReport(load_id=0, table=table.name, status="running", source=source)
             if source == "csv":  # on record while it runs (see the module docstring)
-                report.load_id = self._create_load(conn, record)
+                report.load_id = self._create_load(conn, load_fields)
             try:
                 raw_of = data.raw_of if isinstance(data, JsonInput) else None
                 direct = self._load_directly(conn, table, data, records, report,
                                              checker=checker, started=started,
-                                             record=record)  # fmt: skip
+                                             load_fields=load_fields)  # fmt: skip
                 if not direct:
                     if not report.load_id:  # a batch's record went with its rolled-back attempt
-                        report.load_id = self._create_load(conn, record)
+                        report.load_id = self._create_load(conn, load_fields)
                     if report.received:  # the direct way started, then gave way
                         report = LoadReport(report.load_id, table.name, "running", source)
                         records = data.records(RowChecker(table))
@@ -187,7 +187,7 @@ class Ingestor:
                         )  # fmt: skip
             except BaseException as exc:
                 report.duration_ms = _ms_since(started)
-                self._mark_failed(conn, report, exc, record)
+                self._mark_failed(conn, report, exc, load_fields)
                 raise
             if table.name == "hired_employees":
                 self._fold_hire_counts_now_and_then(conn, report.inserted + report.updated)
@@ -328,20 +328,20 @@ class Ingestor:
         return rejects.count
 
     def _load_directly(
-        self, conn, table, data, records, report, *, checker, started, record: dict
+        self, conn, table, data, records, report, *, checker, started, load_fields: dict
     ) -> bool:
         """Load straight into the table where that may be done (see direct_load), in a
         transaction of its own: True if done. False leaves nothing of the attempt behind
         but, for a batch, its record (report.load_id is then 0 if the record was rolled back
-        too); the caller then loads through staging. A batch is put on record (from record)
-        in this transaction, with its rows."""
+        too); the caller then loads through staging. A batch is put on record (load_fields) in
+        this transaction, with its rows."""
         if table.name not in DIRECT_TABLES or not self._may_skip_key_checks(conn):
             return False
         recorded_here = not report.load_id
         try:
             with conn.transaction():
                 if recorded_here:
-                    report.load_id = self._record(conn, record)
+                    report.load_id = self._record(conn, load_fields)
                 if report.source == "csv":
                     done = self.direct.empty_table(conn, table, records, checker, report)
                 else:
@@ -409,18 +409,18 @@ class Ingestor:
         if accounted != report.received:
             raise RuntimeError(f"load {report.load_id}: {report.received} rows in, {accounted} out")
 
-    def _create_load(self, conn, record: dict) -> int:
+    def _create_load(self, conn, load_fields: dict) -> int:
         """Put a load on record, committed on its own; its id."""
         with conn.pipeline():  # one round trip
-            created = conn.execute(self.loads_sql["create_load"], record)
+            created = conn.execute(self.loads_sql["create_load"], load_fields)
             conn.commit()
         return created.fetchone()[0]
 
-    def _record(self, conn, record: dict) -> int:
+    def _record(self, conn, load_fields: dict) -> int:
         """Put a load on record in the transaction under way; its id."""
-        return conn.execute(self.loads_sql["create_load"], record).fetchone()[0]
+        return conn.execute(self.loads_sql["create_load"], load_fields).fetchone()[0]
 
-    def _mark_failed(self, conn, report: LoadReport, exc: BaseException, record: dict) -> None:
+    def _mark_failed(self, conn, report: LoadReport, exc: BaseException, load_fields: dict) -> None:
         """Record the failure if the database still answers (a batch whose record was rolled
         back with its rows is put on record now); else the next load's sweep will mark a
         recorded load failed, and a batch is not on record at all: its client got the error
@@ -430,7 +430,7 @@ class Ingestor:
                     report.table, error)  # fmt: skip
         try:
             with conn.transaction():
-                load_id = report.load_id or self._record(conn, record)
+                load_id = report.load_id or self._record(conn, load_fields)
                 conn.execute(
                     self.loads_sql["fail_load"],
                     {"load_id": load_id, "error": error, "duration_ms": report.duration_ms},
