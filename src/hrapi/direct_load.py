@@ -17,7 +17,6 @@ those rows.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from hrapi.csv_source import Block, JsonInput
@@ -89,8 +88,10 @@ class DirectLoads:
                     rejects.add(record)
                 copy.write("".join(blocks))
             conn.execute(steps["check_keys_per_row"])
-            counted = together(conn, steps, "allow_parallel", "count_loaded_hires").fetchall()
-            conn.execute(steps["add_hire_counts"], {"counts": _counts_json(counted)})
+            counted = together(conn, steps, "allow_parallel", "count_loaded_hires")
+            with conn.cursor().copy(steps["copy_hire_counts"]) as copy:
+                for counts in counted:  # the result is in the driver already: a row at a time
+                    copy.write_row(counts)
             together(conn, steps, "disallow_parallel", "resume_hire_counts")
             report.rejected = self.loads.store_rejects(conn, steps, rejects, report.load_id)
         report.inserted = report.received - report.rejected
@@ -177,14 +178,6 @@ def _orphan(record: tuple, parents, raw_of=None) -> Rejected:
     raw text of a row checked without it, see RowChecker.json_record)."""
     raw = record[1] if record[1] is not None else raw_of(record[0])
     return Rejected(record[0], raw, _missing_parents(record, parents))
-
-
-def _counts_json(counts) -> str:
-    """(year, department, job, quarter, hires) rows as the JSON of add_hire_counts.sql."""
-    return json.dumps([
-        {"year": y, "department_id": d, "job_id": j, "quarter": q, "hires": n}
-        for y, d, j, q, n in counts
-    ])  # fmt: skip
 
 
 def _either_form(ids) -> frozenset:

@@ -82,7 +82,7 @@ INGEST_STEPS = (
     "update_conflicts",
     "target_is_empty",
     "parent_ids",
-    "add_hire_counts",
+    "copy_hire_counts",
     "pause_hire_counts",
     "resume_hire_counts",
     "copy_target",
