@@ -331,10 +331,10 @@ class Ingestor:
         self, conn, table, data, records, report, *, checker, started, load_fields: dict
     ) -> bool:
         """Load straight into the table where that may be done (see direct_load), in a
-        transaction of its own: True if done. False leaves nothing of the attempt behind
-        but, for a batch, its record (report.load_id is then 0 if the record was rolled back
-        too); the caller then loads through staging. A batch is put on record (load_fields) in
-        this transaction, with its rows."""
+        transaction of its own: True if done; False if it gave way, none of its rows kept, and
+        the caller loads through staging. A batch is put on record (load_fields) in this
+        transaction, with its rows: when the attempt rolls back, so does the record, and
+        report.load_id is 0 again (a batch that gave way before writing keeps its record)."""
         if table.name not in DIRECT_TABLES or not self._may_skip_key_checks(conn):
             return False
         recorded_here = not report.load_id
