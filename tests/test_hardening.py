@@ -11,7 +11,8 @@ from dataclasses import replace
 
 import pytest
 
-from hrapi import create_app, ingest
+from hrapi import create_app
+from hrapi.ingest import pipeline
 from tests.db_proxy import DbProxy
 from tests.helpers import (
     ListHandler,
@@ -188,7 +189,7 @@ def test_odd_paths_and_methods_are_clean_4xx(client):
 
 
 def test_concurrent_overlapping_uploads_and_batches(settings, sql, monkeypatch):
-    monkeypatch.setattr(ingest, "FOLD_AFTER_ROWS", 1)  # hire counts folded amid the writes
+    monkeypatch.setattr(pipeline, "FOLD_AFTER_ROWS", 1)  # hire counts folded amid the writes
     app = create_app(replace(settings, pool_size=24))
     try:
         client = app.test_client()

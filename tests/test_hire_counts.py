@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from hrapi import ingest, synthetic
+from hrapi import synthetic
+from hrapi.ingest import pipeline
 from hrapi.insights import Insights
 from tests.helpers import assert_hire_counts_exact, batch, upload_csv
 
@@ -35,7 +36,7 @@ def test_every_write_path_keeps_the_summary_exact(client, sql, reference, tmp_pa
 
 def test_folding_after_every_load_keeps_the_summary_exact(client, sql, reference, tmp_path,
                                                           monkeypatch):  # fmt: skip
-    monkeypatch.setattr(ingest, "FOLD_AFTER_ROWS", 1)
+    monkeypatch.setattr(pipeline, "FOLD_AFTER_ROWS", 1)
     write_every_way(client, sql, reference, tmp_path)
     last = {"id": 10**6, "name": "Last", "datetime": "2021-01-01T00:00:00Z", "department_id": 1,
             "job_id": 1}  # fmt: skip

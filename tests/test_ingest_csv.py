@@ -89,8 +89,8 @@ def test_multipart_upload_of_one_file(client):
 
 DEFECTS = [
     # (line text, a fragment expected in the reasons)
-    ("10,Ann,2021-03-04T05:06:07Z,1", "expected 5 fields"),
-    ("11,Ann,2021-03-04T05:06:07Z,1,1,9", "expected 5 fields"),
+    ("10,Ann,2021-03-04T05:06:07Z,1", "Expected 5 fields"),
+    ("11,Ann,2021-03-04T05:06:07Z,1,1,9", "Expected 5 fields"),
     ("12,,2021-03-04T05:06:07Z,1,1", "name: Missing data"),
     ("abc,Ann,2021-03-04T05:06:07Z,1,1", "id: Not a valid integer"),
     ("0,Ann,2021-03-04T05:06:07Z,1,1", "id: Must be between 1 and 2147483647"),
@@ -150,7 +150,7 @@ def test_invalid_utf8_and_nul_are_rejected_per_line(client, sql):
     report = upload_csv(client, "departments", body).get_json()
     assert (report["inserted"], report["rejected"]) == (2, 2)
     reasons = reasons_by_line(report)
-    assert reasons[2] == ["line is not valid UTF-8"]
+    assert reasons[2] == ["department: Holds bytes that are not valid UTF-8."]
     assert reasons[3] == ["department: Contains a NUL character."]
     raws = dict(sql("SELECT line, raw FROM load_rejects WHERE load_id = %s", [report["load_id"]]))
     assert raws[2] == "2,Bad \\xff\\xfe bytes"
@@ -173,7 +173,7 @@ def test_a_field_past_the_csv_limit_is_a_reject_not_a_crash(client):
     report = response.get_json()
     assert_counts_add_up(report)
     assert report["inserted"] >= 1
-    assert any("unreadable CSV" in r["reasons"][0] for r in report["rejects"])
+    assert any("Unreadable CSV" in r["reasons"][0] for r in report["rejects"])
 
 
 def test_rejects_of_a_load_are_all_listed_and_paginated(client):
@@ -188,7 +188,8 @@ def test_rejects_of_a_load_are_all_listed_and_paginated(client):
     as_csv = client.get(url, headers={"Accept": "text/csv"})
     assert as_csv.mimetype == "text/csv"
     lines = as_csv.get_data(as_text=True).splitlines()
-    assert lines[0] == "line,raw,reasons" and len(lines) == 101
+    assert lines[0] == "line,code,raw,reasons" and len(lines) == 101
+    assert lines[1].startswith("1,missing-cell,")
 
 
 @pytest.mark.parametrize(
@@ -278,8 +279,7 @@ def test_seed_twice_leaves_the_same_data(runner, sql, tmp_path):
 
 
 def test_csv_is_read_incrementally():
-    from hrapi.csv_source import csv_records
-    from hrapi.row_check import RowChecker
+    from hrapi.ingest import CsvInput
     from hrapi.tables import TABLES
 
     class Endless(io.RawIOBase):
@@ -303,10 +303,11 @@ def test_csv_is_read_incrementally():
 
     source = Endless()
     table = TABLES["departments"]
-    records = csv_records(io.BufferedReader(source, 4096), table, RowChecker(table))
-    first_three = [next(records) for _ in range(3)]
-    assert [r[0] for r in first_three] == [1, 2, 3]
-    assert source.served < 64 * 1024
+    chunks = CsvInput(io.BufferedReader(source, 4096), table).chunks()
+    first_two = [next(chunks) for _ in range(2)]
+    assert [c.first for c in first_two] == [1, 3]
+    assert first_two[1].rows[0] == ["3", "Dept"]
+    assert source.served < 2 << 20
 
 
 @pytest.mark.parametrize("first_load", ["direct", "staging"])

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from hrapi.ingest import Ingestor
+from hrapi.ingest.strategies import LoadSession
 from tests.helpers import assert_counts_add_up, batch, load_parents
 
 HIRE = "2021-03-04T05:06:07Z"
@@ -90,13 +90,16 @@ def test_rows_of_wrong_types_are_rejected_with_index_and_reasons(client, sql):
     assert_counts_add_up(report)
     by_index = {r["index"]: r["reasons"] for r in report["rejects"]}
     assert sorted(by_index) == [1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13]
-    assert by_index[1] == ["row must be a JSON object with the table's fields"]
+    assert by_index[1] == [
+        "Row must be a JSON object with the table's fields (id, name, "
+        "datetime, department_id, job_id)."
+    ]
     assert by_index[3] == ["id: Not a valid integer."]
     assert by_index[4] == ["id: Not a valid integer."]
     assert by_index[6] == ["name: Not a valid string."]
     assert by_index[7] == ["datetime: Field may not be null."]
     assert by_index[9] == ["job_id: job 99 does not exist"]
-    assert by_index[10] == ["unexpected: Unknown field."]
+    assert by_index[10] == ["Unknown fields: 'unexpected'."]
     assert len(by_index[11]) == 4
     assert by_index[13] == ["id: 1 already appears at index 0 of this load"]
     # "6" is the canonical text of an integer, as in CSV: accepted.
@@ -193,7 +196,7 @@ def test_a_batch_that_fails_is_on_record_as_failed_and_stores_nothing(client, sq
     def broken(*args, **kwargs):
         raise RuntimeError("the disk is on fire")
 
-    monkeypatch.setattr(Ingestor, "store_rejects", broken)  # the batch's last step
+    monkeypatch.setattr(LoadSession, "store_rejects", broken)  # the batch's last step
     response = batch(client, "hired_employees", [hire(1), hire(2, job_id=99)])
     assert response.status_code == 500
     assert sql("SELECT count(*) FROM hired_employees") == [(0,)]

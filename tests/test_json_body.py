@@ -15,7 +15,7 @@ import random
 
 import pytest
 
-from hrapi.csv_source import RAW_TOO_DEEP
+from hrapi.ingest.rejects import RAW_TOO_DEEP
 from hrapi.json_body import loads
 
 DIFFERING = [

@@ -5,8 +5,10 @@ WITH moved AS (
     WHERE t.id = s.id
     RETURNING s.line, s.raw, s.id, to_jsonb(t) - 'id' AS stored
 )
-INSERT INTO load_rejects (load_id, line, raw, reasons)
-SELECT %(load_id)s, line, coalesce(raw, ''),
-       jsonb_build_array('id: ' || id || ' already exists with other values ' || stored::text
-                         || '; send on_conflict=update to replace them')
-FROM moved
+INSERT INTO load_rejects (load_id, line, raw, reasons, errors)
+SELECT %(load_id)s, line, coalesce(raw, ''), jsonb_build_array('id: ' || message),
+       jsonb_build_array(jsonb_build_object('field', 'id', 'code', 'primary-key',
+                                            'message', message))
+FROM moved,
+     LATERAL (SELECT id || ' already exists with other values ' || stored::text
+                     || '; send on_conflict=update to replace them' AS message) m

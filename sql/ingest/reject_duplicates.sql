@@ -10,8 +10,10 @@ WITH firsts AS (
     WHERE s.id = f.id AND s.line > f.first_line
     RETURNING s.line, s.raw, s.id, f.first_line
 )
-INSERT INTO load_rejects (load_id, line, raw, reasons)
-SELECT %(load_id)s, line, coalesce(raw, ''),
-       jsonb_build_array('id: ' || id || ' already appears at ' || %(position)s || ' '
-                         || first_line || ' of this load')
-FROM moved
+INSERT INTO load_rejects (load_id, line, raw, reasons, errors)
+SELECT %(load_id)s, line, coalesce(raw, ''), jsonb_build_array('id: ' || message),
+       jsonb_build_array(jsonb_build_object('field', 'id', 'code', 'primary-key',
+                                            'message', message))
+FROM moved,
+     LATERAL (SELECT id || ' already appears at ' || %(position)s || ' ' || first_line
+                     || ' of this load' AS message) m

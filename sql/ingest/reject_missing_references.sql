@@ -1,17 +1,26 @@
--- Hires whose department or job does not exist. One anti-join for the whole load instead of a
+-- Hires whose department or job does not exist, where the load could not check them itself
+-- (more parents than it holds in memory). One anti-join for the whole load instead of a
 -- foreign-key probe per row; the declared foreign keys still guard the final INSERT.
 WITH moved AS (
     DELETE FROM {stage} s
     WHERE NOT EXISTS (SELECT 1 FROM departments d WHERE d.id = s.department_id)
        OR NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = s.job_id)
     RETURNING s.line, s.raw, s.department_id, s.job_id
+), problems AS (
+    SELECT m.line, m.raw, e.field, e.message
+    FROM moved m
+    CROSS JOIN LATERAL (VALUES
+        ('department_id', 'department ' || m.department_id || ' does not exist',
+         NOT EXISTS (SELECT 1 FROM departments d WHERE d.id = m.department_id)),
+        ('job_id', 'job ' || m.job_id || ' does not exist',
+         NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = m.job_id))
+    ) AS e(field, message, missing)
+    WHERE e.missing
 )
-INSERT INTO load_rejects (load_id, line, raw, reasons)
-SELECT %(load_id)s, m.line, coalesce(m.raw, ''),
-       to_jsonb(array_remove(ARRAY[
-           CASE WHEN NOT EXISTS (SELECT 1 FROM departments d WHERE d.id = m.department_id)
-                THEN 'department_id: department ' || m.department_id || ' does not exist' END,
-           CASE WHEN NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = m.job_id)
-                THEN 'job_id: job ' || m.job_id || ' does not exist' END
-       ], NULL))
-FROM moved m
+INSERT INTO load_rejects (load_id, line, raw, reasons, errors)
+SELECT %(load_id)s, line, coalesce(raw, ''),
+       jsonb_agg(field || ': ' || message ORDER BY field),
+       jsonb_agg(jsonb_build_object('field', field, 'code', 'foreign-key', 'message', message)
+                 ORDER BY field)
+FROM problems
+GROUP BY line, raw

@@ -117,7 +117,8 @@ class LoadRejects(MethodView):
     def get(self, args, load_id):
         """Every row a load rejected, in input order, with its raw text and reasons.
 
-        JSON by default; CSV (`position,raw,reasons`) with `Accept: text/csv` or `format=csv`.
+        JSON by default; CSV (`line` or `index`, then `code`, `raw`, `reasons`) with
+        `Accept: text/csv` or `format=csv`.
         """
         with _database().connection() as conn:
             load = _load_or_404(conn, load_id)
@@ -127,12 +128,14 @@ class LoadRejects(MethodView):
         position = "line" if load["source"] == "csv" else "index"
         if wants_csv():
             return csv_response(
-                [position, "raw", "reasons"],
-                ((line, raw, "; ".join(reasons)) for line, raw, reasons in records),
+                [position, "code", "raw", "reasons"],
+                ((line, errors[0]["code"] if errors else "", raw, "; ".join(reasons))
+                 for line, raw, reasons, errors in records),
                 f"load-{load_id}-rejects.csv",
-            )
+            )  # fmt: skip
         rejects = [
-            {position: line, "raw": raw, "reasons": reasons} for line, raw, reasons in records
+            {position: line, "raw": raw, "reasons": reasons, "errors": errors}
+            for line, raw, reasons, errors in records
         ]
         next_after = records[-1][0] if len(records) == args["limit"] else None
         return {"load_id": load_id, "rejects": rejects, "next_after": next_after}

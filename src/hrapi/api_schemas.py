@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from hrapi.row_schemas import INT32_MAX
+from hrapi.ingest.row_schemas import INT32_MAX
+from hrapi.ingest.sources import DELIMITERS, ENCODINGS, HEADER_MODES, CsvOptions
 
 MAX_BATCH_ROWS = 1000
 MAX_PAGE = 1000
@@ -32,7 +33,12 @@ def document_errors(blp, *codes: int, **meanings: str):
     return decorate
 
 
-class OnConflictArgs(Schema):
+class LoadArgs(Schema):
+    """Query parameters of every load (unknown ones are a 422)."""
+
+    class Meta:
+        unknown = RAISE
+
     on_conflict = fields.String(
         load_default="reject",
         validate=validate.OneOf(["reject", "update"]),
@@ -41,6 +47,36 @@ class OnConflictArgs(Schema):
             "reject it as a conflict (default) or update the stored row."
         },
     )
+
+
+class CsvLoadArgs(LoadArgs):
+    """Query parameters of CSV uploads: how the file is written."""
+
+    delimiter = fields.String(
+        load_default=",",
+        validate=validate.OneOf(list(DELIMITERS)),
+        metadata={"description": "the field delimiter: `,` (default), `;`, `|` or `tab`"},
+    )
+    encoding = fields.String(
+        load_default="utf-8",
+        validate=validate.OneOf(list(ENCODINGS)),
+        metadata={
+            "description": "utf-8 (default; a byte order mark is skipped), latin-1, cp1252, or "
+            "utf-16 (byte order mark required). Bytes not valid in it are a per-row reject."
+        },
+    )
+    header = fields.String(
+        load_default="auto",
+        validate=validate.OneOf(list(HEADER_MODES)),
+        metadata={
+            "description": "auto (default): a first line naming the columns, in any order and "
+            "case, is a header; true: the first line must be one; false: no header. With a "
+            "header, values map to columns by name."
+        },
+    )
+
+    def options(self, args: dict) -> CsvOptions:
+        return CsvOptions(args["delimiter"], args["encoding"], args["header"])
 
 
 class RowList(fields.List):
@@ -73,11 +109,23 @@ class BatchSchema(Schema):
     )
 
 
+class RejectErrorSchema(Schema):
+    field = fields.String(allow_none=True, metadata={"description": "the column, or null"})
+    code = fields.String(
+        metadata={
+            "description": "missing-cell, extra-cell, type-error, constraint-error, "
+            "foreign-key, primary-key, encoding-error or source-error"
+        }
+    )
+    message = fields.String()
+
+
 class RejectSchema(Schema):
     line = fields.Integer(metadata={"description": "CSV line number (CSV loads)"})
     index = fields.Integer(metadata={"description": "position in rows (JSON batches)"})
     raw = fields.String()
     reasons = fields.List(fields.String())
+    errors = fields.List(fields.Nested(RejectErrorSchema))
 
 
 class LoadReportSchema(Schema):

@@ -12,16 +12,17 @@ from werkzeug.exceptions import ClientDisconnected
 from hrapi import request_log
 from hrapi.api_schemas import (
     BatchSchema,
+    CsvLoadArgs,
+    LoadArgs,
     LoadReportSchema,
     MultiUploadSchema,
-    OnConflictArgs,
     PageArgs,
     RowsPageSchema,
     document_errors,
 )
-from hrapi.csv_source import CsvInput, JsonInput
 from hrapi.formats import csv_also, csv_response, wants_csv
-from hrapi.ingest import EmptyInput, Ingestor
+from hrapi.ingest import CsvInput, EmptyInput, Ingestor, JsonInput, SourceError
+from hrapi.ingest.row_schemas import ROW_SCHEMAS
 from hrapi.json_body import Blueprint
 from hrapi.tables import LOAD_ORDER, TABLES, Table
 
@@ -50,7 +51,8 @@ CSV_BODY_DOC = {
 }
 
 
-ON_CONFLICT_ARGS = OnConflictArgs()  # built once (schemas are reusable), not per request
+LOAD_ARGS = LoadArgs()  # built once (schemas are reusable), not per request
+CSV_LOAD_ARGS = CsvLoadArgs()
 
 
 def _ingestor() -> Ingestor:
@@ -69,6 +71,8 @@ def _run_load(table: Table, data, **kwargs) -> dict:
         report = _ingestor().load(table, data, **kwargs)
     except EmptyInput:
         abort(422, message=f"No rows to load into {table.name}: the input is empty.")
+    except SourceError as exc:
+        abort(422, message=str(exc))
     finally:
         data.close()
     request_log.note_load_id(report.load_id)
@@ -101,7 +105,7 @@ class _WholeBody(io.RawIOBase):
 
 @blp.route("/tables/<string:table>/upload")
 class TableUpload(MethodView):
-    @blp.arguments(ON_CONFLICT_ARGS, location="query")
+    @blp.arguments(CSV_LOAD_ARGS, location="query")
     @blp.doc(**CSV_BODY_DOC)
     @blp.response(201, LoadReportSchema)
     @document_errors(blp, 404, 413, 415, 422, 503)
@@ -128,12 +132,13 @@ class TableUpload(MethodView):
                 message="Send CSV as a text/csv body or as multipart/form-data field 'file'; "
                 f"got {request.mimetype or 'no content type'}.",
             )
-        return _run_load(target, CsvInput(stream, target), source="csv", filename=filename, **args)
+        data = CsvInput(stream, target, CSV_LOAD_ARGS.options(args))
+        return _run_load(target, data, filename=filename, on_conflict=args["on_conflict"])
 
 
 @blp.route("/uploads")
 class MultiUpload(MethodView):
-    @blp.arguments(ON_CONFLICT_ARGS, location="query")
+    @blp.arguments(CSV_LOAD_ARGS, location="query")
     @blp.doc(
         requestBody={
             "required": True,
@@ -166,16 +171,15 @@ class MultiUpload(MethodView):
         reports = []
         for name in present:
             upload = request.files[name]
-            data = CsvInput(upload.stream, TABLES[name])
-            reports.append(
-                _run_load(TABLES[name], data, source="csv", filename=upload.filename, **args)
-            )
+            data = CsvInput(upload.stream, TABLES[name], CSV_LOAD_ARGS.options(args))
+            reports.append(_run_load(TABLES[name], data, filename=upload.filename,
+                                     on_conflict=args["on_conflict"]))  # fmt: skip
         return {"reports": reports}
 
 
 @blp.route("/tables/<string:table>/batch")
 class TableBatch(MethodView):
-    @blp.arguments(ON_CONFLICT_ARGS, location="query")
+    @blp.arguments(LOAD_ARGS, location="query")
     @blp.arguments(BatchSchema())  # one instance: building a schema per request costs
     @blp.response(201, LoadReportSchema)
     @document_errors(blp, 404, 413, 415, 422, 503)
@@ -186,7 +190,7 @@ class TableBatch(MethodView):
         index and reasons and the rest are loaded, in one transaction.
         """
         target = table_or_404(table)
-        return _run_load(target, JsonInput(batch["rows"]), source="json", **args)
+        return _run_load(target, JsonInput(batch["rows"], target), **args)
 
 
 @blp.before_request
@@ -212,7 +216,7 @@ class TableRows(MethodView):
             ).fetchall()
         if wants_csv():
             return csv_response(target.header, records, f"{target.name}.csv")
-        schema = target.row_schema()
+        schema = ROW_SCHEMAS[target.name]()
         rows = [schema.dump(dict(zip(target.columns, record, strict=True))) for record in records]
         next_after = records[-1][0] if len(records) == args["limit"] else None
         return {"rows": rows, "next_after": next_after}

@@ -17,9 +17,9 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from hrapi import synthetic
 from hrapi.backups import BackupError
-from hrapi.csv_source import CsvInput
 from hrapi.db import apply_schema
-from hrapi.ingest import EmptyInput
+from hrapi.ingest import CsvInput, CsvOptions, EmptyInput, SourceError
+from hrapi.ingest.sources import DELIMITERS, ENCODINGS, HEADER_MODES
 from hrapi.tables import LOAD_ORDER, TABLES
 
 
@@ -49,12 +49,17 @@ def db_url() -> None:
     "directory", default="fixtures", type=click.Path(exists=True, file_okay=False, path_type=Path)
 )
 @click.option("--on-conflict", type=click.Choice(["reject", "update"]), default="reject")
+@click.option("--delimiter", type=click.Choice(list(DELIMITERS)), default=",", show_default=True)
+@click.option("--encoding", type=click.Choice(list(ENCODINGS)), default="utf-8", show_default=True)
+@click.option("--header", type=click.Choice(HEADER_MODES), default="auto", show_default=True)
 @with_appcontext
-def seed(directory: Path, on_conflict: str) -> None:
+def seed(directory: Path, on_conflict: str, delimiter: str, encoding: str, header: str) -> None:
     """Load DIRECTORY/{departments,jobs,hired_employees}.csv, in that order.
 
-    Uses the same code as the upload endpoint; running it twice changes nothing.
+    Uses the same code as the upload endpoint (and its CSV options); running it twice
+    changes nothing.
     """
+    options = CsvOptions(delimiter, encoding, header)
     ingestor = current_app.extensions["hrapi.ingestor"]
     logging.getLogger("hrapi.rejects").setLevel(logging.WARNING)  # the summary points to them
     reports = []
@@ -67,14 +72,14 @@ def seed(directory: Path, on_conflict: str) -> None:
             length=path.stat().st_size, label=f"{name:<16}", file=sys.stderr
         ) as progress:  # fmt: skip
             table = TABLES[name]
-            data = CsvInput(_Progress(handle, progress.update), table)
+            data = CsvInput(_Progress(handle, progress.update), table, options)
             try:
-                report = ingestor.load(
-                    table, data, source="csv", filename=str(path), on_conflict=on_conflict
-                )
+                report = ingestor.load(table, data, filename=str(path), on_conflict=on_conflict)
             except EmptyInput:
                 click.echo(f"{path}: empty, skipped")
                 continue
+            except SourceError as exc:
+                raise click.ClickException(f"{path}: {exc}") from exc
         reports.append(report)
     _print_summary(reports)
 

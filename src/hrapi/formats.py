@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from flask import Response, request
 
-from hrapi.row_schemas import iso_utc
+from hrapi.ingest.row_schemas import iso_utc
 
 CSV_MIMETYPE = "text/csv"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -1,8 +1,8 @@
-"""The data dictionary: one Marshmallow schema per table.
+"""The data dictionary: one Marshmallow schema per table, and the code of every message.
 
-These schemas are the single source of truth for what a valid row is. The CSV path, the JSON
-batch path and the OpenAPI page all use them. A field's messages are the reasons a rejected
-row is logged with.
+These schemas are the single source of truth for what a valid row is: CSV files, JSON batches,
+backups and the OpenAPI page all use them. A field's messages are the reasons a rejected row
+is logged with; `code_of` gives each message its Frictionless code (type-error, ...).
 """
 
 from __future__ import annotations
@@ -14,21 +14,26 @@ from marshmallow import Schema, ValidationError, fields
 
 INT32_MAX = 2_147_483_647
 TEXT_MAX_LENGTH = 1000
-_CANONICAL_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
-# Text that cannot be stored as UTF-8: lone surrogates. Bytes of a file that were not UTF-8
-# show up as \udc80-\udcff (decoded with "surrogateescape"); a JSON string may hold any
-# surrogate as an escape (\ud800).
+_INTEGER = re.compile(r"[+-]?[0-9]+\Z")
+# Text that cannot be stored as UTF-8: lone surrogates. Bytes of a file that were not valid in
+# its encoding show up as \udc80-\udcff (decoded with "surrogateescape"); a JSON string may
+# hold any surrogate as an escape (\ud800).
 NOT_UTF8 = re.compile("[\ud800-\udfff]")
+
+MISSING = "Missing data for required field."  # marshmallow's own words for an absent field
 
 
 class Int32(fields.Field):
-    """An integer in 1..2147483647: a JSON integer, or its canonical decimal text (CSV).
+    """An integer in 1..2147483647: a JSON integer, or its plain decimal text (CSV).
 
     Refused: booleans, floats (even 3.0), padded or signed text (" 7", "+7", "007"), words.
     """
 
     default_error_messages = {  # noqa: RUF012 - marshmallow's own convention
         "invalid": "Not a valid integer.",
+        "padded": "Not a valid integer: remove the spaces around it.",
+        "leading_zero": "Not a valid integer: write it without leading zeros.",
+        "sign": "Not a valid integer: write it without a sign.",
         "range": f"Must be between 1 and {INT32_MAX}.",
     }
 
@@ -36,16 +41,25 @@ class Int32(fields.Field):
         if isinstance(value, bool):
             raise self.make_error("invalid")
         if isinstance(value, str):
-            if not _CANONICAL_INTEGER.match(value):
-                raise self.make_error("invalid")
-            if len(value) > 11:  # longer than any int32, and int() of huge text is slow
-                raise self.make_error("range")
-            value = int(value)
+            value = self._from_text(value)
         elif not isinstance(value, int):
             raise self.make_error("invalid")
         if not 1 <= value <= INT32_MAX:
             raise self.make_error("range")
         return value
+
+    def _from_text(self, text: str) -> int:
+        if not _INTEGER.match(text):
+            raise self.make_error("padded" if _INTEGER.match(text.strip()) else "invalid")
+        if text[0] == "-":
+            raise self.make_error("range")
+        if text[0] == "+":
+            raise self.make_error("sign")
+        if len(text) > 1 and text[0] == "0":
+            raise self.make_error("leading_zero")
+        if len(text) > 11:  # longer than any int32, and int() of huge text is slow
+            raise self.make_error("range")
+        return int(text)
 
     def _serialize(self, value, attr, obj, **kwargs):
         return value
@@ -74,22 +88,29 @@ class Text(fields.String):
         return text
 
 
-class UtcInstant(fields.AwareDateTime):
+class UtcInstant(fields.DateTime):
     """An ISO 8601 date and time with a time zone (`Z` or an offset), returned in UTC."""
 
     default_error_messages = {  # noqa: RUF012
-        "invalid_awareness": "Not a valid ISO 8601 datetime with a time zone.",
         "invalid": "Not a valid ISO 8601 datetime with a time zone.",
+        "impossible": "Not a valid ISO 8601 datetime with a time zone: {reason}.",
+        "no_zone": "Not a valid ISO 8601 datetime with a time zone: it has none "
+        "(add Z or an offset such as +00:00).",
         "out_of_range": "Is outside the years 1 to 9999 in UTC.",
     }
-
-    def __init__(self, **kwargs):
-        super().__init__(format="iso", **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs) -> dt.datetime:
         if not isinstance(value, str) or ("T" not in value.upper() and " " not in value):
             raise self.make_error("invalid")  # a bare date is not an instant
-        instant = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            instant = dt.datetime.fromisoformat(value)
+        except ValueError as exc:
+            reason = str(exc)
+            if reason.startswith("Invalid isoformat string"):
+                raise self.make_error("invalid") from exc
+            raise self.make_error("impossible", reason=reason) from exc
+        if instant.utcoffset() is None:
+            raise self.make_error("no_zone")
         try:
             return instant.astimezone(dt.UTC)
         except OverflowError as exc:
@@ -128,13 +149,40 @@ class HiredEmployeeRow(Schema):
     job_id = Int32(required=True, metadata={"example": 96})
 
 
-def reasons_from(error: ValidationError) -> list[str]:
-    """Flatten Marshmallow's messages into 'field: message' lines, in field order."""
+ROW_SCHEMAS: dict[str, type[Schema]] = {
+    "departments": DepartmentRow,
+    "jobs": JobRow,
+    "hired_employees": HiredEmployeeRow,
+}
+
+# The Frictionless code of each message (see the README's reject codes).
+_CODES = {
+    MISSING: "missing-cell",
+    "Field may not be null.": "missing-cell",
+    "Not a valid string.": "type-error",
+    "Unknown field.": "extra-cell",
+    Text.default_error_messages["blank"]: "constraint-error",
+    Text.default_error_messages["too_long"]: "constraint-error",
+    Text.default_error_messages["nul"]: "constraint-error",
+    Text.default_error_messages["encoding"]: "constraint-error",
+    Int32.default_error_messages["range"]: "constraint-error",
+    UtcInstant.default_error_messages["no_zone"]: "constraint-error",
+    UtcInstant.default_error_messages["out_of_range"]: "constraint-error",
+}
+
+
+def code_of(message: str) -> str:
+    """The Frictionless code of a schema message (type-error unless known otherwise)."""
+    return _CODES.get(message, "type-error")
+
+
+def field_errors(error: ValidationError) -> list[tuple[str | None, str, str]]:
+    """Marshmallow's messages as (field, code, message), in field order."""
     messages = error.messages
     if not isinstance(messages, dict):
-        return [str(m) for m in messages]
-    reasons = []
+        return [(None, code_of(str(m)), str(m)) for m in messages]
+    found = []
     for field_name, field_messages in messages.items():
         items = field_messages if isinstance(field_messages, list) else [field_messages]
-        reasons.extend(f"{field_name}: {message}" for message in items)
-    return reasons
+        found.extend((field_name, code_of(str(m)), str(m)) for m in items)
+    return found

@@ -1,0 +1,288 @@
+"""The check: a chunk of records against the data dictionary, a column at a time.
+
+One fast check for CSV chunks and JSON batches alike. Each column of a chunk is checked whole
+with a few calls into C (types, lengths, one regex over a column's datetimes, membership of
+department and job ids in the locked parents); only a column that fails is gone through value
+by value, to find its rows. The rows it vouches for become COPY text as they are. Every other
+row goes to the Marshmallow schemas (row_schemas), which decide it field by field and word
+every problem with its code; the fast check only ever accepts, so it never changes what is
+valid. tests/test_fast_check.py proves over generated corpora of every dialect that what it
+accepts, the schema accepts with the same values (and PostgreSQL stores the same instants).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from itertools import compress
+
+from marshmallow import ValidationError
+
+from hrapi.ingest.rejects import Rejected, printable
+from hrapi.ingest.row_schemas import (
+    INT32_MAX,
+    MISSING,
+    ROW_SCHEMAS,
+    TEXT_MAX_LENGTH,
+    Int32,
+    Text,
+    field_errors,
+)
+from hrapi.ingest.sources import Chunk
+from hrapi.tables import Table
+
+# Datetimes the fast check takes: ISO 8601 with `T`, seconds, up to six decimals, and `Z` or an
+# offset within +-14:00; years 1000 to 8999 (so that UTC stays within Python's years) and only
+# dates that exist in every year (days up to 28, 29 and 30 but in February, 31 in the months
+# that have it). Anything else (February 29, other forms) goes to the schema.
+_INSTANT = (
+    r"[1-8][0-9]{3}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-](?:0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00)"
+)
+_ONE_INSTANT = re.compile(_INSTANT)
+_INSTANT_LINES = re.compile(rf"(?:{_INSTANT}\n)*{_INSTANT}")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL, lone surrogates: Text refuses them
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")  # written escaped in COPY text
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]")  # bytes the file's encoding could not decode
+PARENTS_MAX = 100_000  # more departments or jobs than this: references are checked in SQL
+
+
+@dataclass
+class Checked:
+    """What the check made of a chunk: the rows it vouches for (`columns`: their values as
+    COPY text, in table column order; `positions` and `kept`: where they were), the rows the
+    schema found valid though not plain (`typed`: position, index in the chunk, values), and
+    the rejects."""
+
+    received: int
+    columns: list[tuple]
+    positions: list[int]
+    kept: list[int] | None  # indices in the chunk of the rows in columns; None: all rows
+    typed: list[tuple] = field(default_factory=list)
+    rejects: list[Rejected] = field(default_factory=list)
+
+    @property
+    def plain(self) -> int:
+        return len(self.positions)
+
+    def copy_text(self) -> str:
+        """The plain rows as COPY text (table column order)."""
+        if not self.positions:
+            return ""
+        return "\n".join(map("\t".join, zip(*self.columns, strict=True))) + "\n"
+
+
+class RowCheck:
+    """Checks a table's chunks. parents: {column: the ids that exist, as integers and as
+    text}, for the references to check here (None: they are checked in SQL, or there are
+    none). encoding: the CSV file's, named in the reject of bytes not valid in it. With
+    fast=False every row goes to the schema (the reference the tests compare with)."""
+
+    def __init__(self, table: Table, parents: dict | None = None, encoding: str = "utf-8", *,
+                 fast: bool = True):  # fmt: skip
+        self.table = table
+        self.fast = fast
+        self.columns = table.columns
+        schema_class = ROW_SCHEMAS[table.name]
+        schema = schema_class()
+        self.kinds = [type(schema.fields[c]) for c in table.columns]
+        self.parents = parents or {}
+        self.allowed = [self.parents.get(c) for c in table.columns]
+        self._field_schemas = {c: schema_class(only=(c,)) for c in table.columns}
+        self._not_decodable = f"Holds bytes that are not valid {encoding.upper()}."
+        self._cached_field = functools.lru_cache(maxsize=8192, typed=True)(self._field)
+
+    # -- the fast check, a column at a time -------------------------------------------------
+
+    def chunk(self, chunk: Chunk, source: str) -> Checked:
+        rows, width = chunk.rows, len(self.columns)
+        if source == "csv":
+            odd = [] if set(map(len, rows)) <= {width} else [
+                i for i, row in enumerate(rows) if len(row) != width]  # fmt: skip
+            blank = {i for i in odd if not rows[i]}  # empty lines: no record at all
+        else:
+            odd = [] if None not in rows else [i for i, row in enumerate(rows) if row is None]
+            blank = set()
+        suspect = set(odd)
+        whole = [rows[i] for i in range(len(rows)) if i not in suspect] if odd else rows
+        at = None if not odd else [i for i in range(len(rows)) if i not in suspect]
+        if not self.fast:
+            suspect.update(range(len(rows)))
+        elif whole:
+            for values, kind, allowed in zip(zip(*whole), self.kinds, self.allowed):  # noqa: B905
+                for k in _failing(values, kind, allowed):
+                    suspect.add(k if at is None else at[k])
+        positions = chunk.positions()
+        received = len(rows) - len(blank) + len(chunk.rejects)
+        checked = Checked(received, [], positions, None, rejects=chunk.rejects)
+        if suspect:
+            for i in sorted(suspect - blank):
+                outcome = self._decide(chunk, i, source, positions[i])
+                (checked.rejects if type(outcome) is Rejected else checked.typed).append(outcome)
+            checked.kept = [i for i in range(len(rows)) if i not in suspect]
+            mask = [i not in suspect for i in range(len(rows))]
+            checked.positions = list(compress(positions, mask))
+            whole = list(compress(rows, mask))
+        if whole:
+            columns = zip(*whole)  # noqa: B905 - every row has the table's width here
+            checked.columns = list(map(_as_copy_text, columns, self.kinds))
+        return checked
+
+    # -- the schema, for every row the fast check does not vouch for ------------------------
+
+    def _decide(self, chunk: Chunk, index: int, source: str, position: int):
+        """(position, index, values) for a valid row, else its Rejected with every problem."""
+        errors: list[tuple] = []
+        values: list = []
+        row = chunk.rows[index]
+        if source == "csv":
+            if len(row) != len(self.columns):
+                code = "missing-cell" if len(row) < len(self.columns) else "extra-cell"
+                expected = f"{len(self.columns)} fields ({','.join(self.columns)})"
+                errors.append((None, code, f"Expected {expected}, got {len(row)}."))
+            else:
+                for column, value in zip(self.columns, row, strict=True):
+                    values.append(self._csv_field(column, value, errors))
+        else:
+            values = self._json_fields(chunk.objects[index], errors)
+        if errors:
+            return Rejected(position, chunk.raw(index), tuple(errors))
+        return (position, index, tuple(values))
+
+    def _csv_field(self, column: str, text: str, errors: list):
+        if not text:
+            errors.append((column, "missing-cell", MISSING))
+            return None
+        if _ESCAPED_BYTES.search(text):
+            errors.append((column, "encoding-error", self._not_decodable))
+            return None
+        return self._value(column, text, errors)
+
+    def _json_fields(self, row, errors: list) -> list:
+        if type(row) is not dict:
+            errors.append((None, "type-error", "Row must be a JSON object with the table's "
+                                               f"fields ({', '.join(self.columns)})."))  # fmt: skip
+            return []
+        unknown = [key for key in row if key not in self.columns]
+        if unknown:
+            errors.append((None, "extra-cell", _unknown_fields(unknown)))
+        values = []
+        for column in self.columns:
+            if column in row:
+                values.append(self._value(column, row[column], errors))
+            else:
+                errors.append((column, "missing-cell", MISSING))
+        return values
+
+    def _value(self, column: str, value, errors: list):
+        """A field's value as loaded by the schema (asked once per distinct value), with
+        the reference checked where the parents are known."""
+        try:
+            loaded, problems = self._cached_field(column, value)
+        except TypeError:  # a value that cannot be a cache key (a JSON list or object)
+            loaded, problems = self._field(column, value)
+        if problems:
+            errors.extend(problems)
+            return None
+        allowed = self.parents.get(column)
+        if allowed is not None and loaded not in allowed:
+            parent = column.removesuffix("_id")
+            errors.append((column, "foreign-key", f"{parent} {loaded} does not exist"))
+        return loaded
+
+    def _field(self, column: str, value) -> tuple:
+        try:
+            loaded = self._field_schemas[column].load({column: value})
+        except ValidationError as error:
+            problems = tuple((f, code, message) for f, code, message in field_errors(error))
+            return None, problems
+        return loaded[column], ()
+
+
+def _unknown_fields(names: list) -> str:
+    shown = ", ".join(repr(printable(str(name))[:40]) for name in names[:5])
+    more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+    return f"Unknown fields: {shown}{more}."
+
+
+def _failing(values: tuple, kind, allowed) -> list[int]:
+    """The indices of a column's values that the fast check does not vouch for."""
+    if _column_passes(values, kind, allowed):
+        return []
+    if set(map(type, values)) == {str} and "" in values:  # the common defect: empty fields
+        empties = _indices_of(values, "")
+        if _column_passes(tuple(filter(None, values)), kind, allowed):
+            return empties
+    flags = [_value_passes(value, kind, allowed) for value in values]
+    return _indices_of(flags, False)
+
+
+def _indices_of(values, item) -> list[int]:
+    found, start = [], 0
+    try:
+        while True:
+            start = values.index(item, start)
+            found.append(start)
+            start += 1
+    except ValueError:
+        return found
+
+
+def _column_passes(values: tuple, kind, allowed) -> bool:
+    """A whole column passes the fast rules (each value would pass _value_passes)."""
+    if not values:
+        return True
+    types = set(map(type, values))
+    if kind is Int32:
+        if types == {str}:
+            digits = "".join(values)
+            lengths = set(map(len, values))
+            ok = (digits.isascii() and digits.isdigit() and min(lengths) > 0 and max(lengths) < 10
+                  and "\n0" not in "\n" + "\n".join(values))  # fmt: skip
+        elif types == {int}:  # not bool, not float
+            ok = min(values) > 0 and max(values) <= INT32_MAX
+        else:
+            return False
+        return ok and (allowed is None or allowed.issuperset(values))
+    if types != {str}:
+        return False
+    if kind is Text:
+        return (min(map(len, values)) > 0 and max(map(len, values)) <= TEXT_MAX_LENGTH
+                and not any(map(str.isspace, values))
+                and _UNSTORABLE.search("".join(values)) is None)  # fmt: skip
+    lines = "\n".join(values)  # one instant a line, if no value holds a line break itself
+    return lines.count("\n") == len(values) - 1 and _INSTANT_LINES.fullmatch(lines) is not None
+
+
+def _value_passes(value, kind, allowed) -> bool:
+    """One value against the fast rules."""
+    if kind is Int32:
+        if type(value) is str:
+            ok = 0 < len(value) < 10 and value.isascii() and value.isdigit() and value[0] != "0"
+        elif type(value) is int:
+            ok = 0 < value <= INT32_MAX
+        else:
+            return False
+        return ok and (allowed is None or value in allowed)
+    if type(value) is not str:
+        return False
+    if kind is Text:
+        return (0 < len(value) <= TEXT_MAX_LENGTH and not value.isspace()
+                and _UNSTORABLE.search(value) is None)  # fmt: skip
+    return _ONE_INSTANT.fullmatch(value) is not None
+
+
+def _as_copy_text(values: tuple, kind) -> tuple:
+    """A checked column's values as fields of COPY's text format."""
+    if kind is Int32:
+        return values if set(map(type, values)) == {str} else tuple(map(str, values))
+    if kind is Text:
+        joined = "\x00".join(values)  # checked text holds no NUL
+        if _COPY_SPECIAL.search(joined):
+            escaped = (joined.replace("\\", "\\\\").replace("\t", "\\t")
+                       .replace("\n", "\\n").replace("\r", "\\r"))  # fmt: skip
+            return tuple(escaped.split("\x00"))
+    return values

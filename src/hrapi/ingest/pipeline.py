@@ -1,0 +1,219 @@
+"""One load, from its input to its report: the orchestrator every way of loading shares.
+
+Single and multi-file CSV uploads, JSON batches and `hrapi seed` call `Ingestor.load`. A load
+is one transaction:
+
+1. it is put on record in `loads`: a CSV load first, committed on its own (listed as running
+   while it runs; a load that dies is marked failed), a JSON batch in its own transaction;
+2. its records are checked a chunk at a time (check.RowCheck) and loaded by one strategy
+   (strategies): straight into an empty table, straight in for a batch of hires, or through
+   staging and set-based SQL; a direct strategy that meets a repeated or stored id is rolled
+   back and the load starts over through staging, reading its input again;
+3. the load's record is completed with its counts, in the same transaction as its data.
+
+If anything fails, the transaction rolls back: none of the load's rows, rejects or counts are
+stored, and the load is marked failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from itertools import chain
+
+import psycopg
+
+from hrapi.db import Database, DatabaseUnavailable
+from hrapi.ingest import strategies
+from hrapi.ingest.rejects import RejectSpool
+from hrapi.ingest.report import REPORT_REJECTS, LoadReport, log_report
+from hrapi.ingest.sources import CsvOptions
+from hrapi.sql_files import compose_per_table, load_group
+from hrapi.tables import Table
+
+log = logging.getLogger(__name__)
+
+FOLD_AFTER_ROWS = 50_000  # hires a process writes between folds of the logged hire counts
+INGEST_STEPS = (
+    "tune_session", "create_stage", "copy_stage", "copy_rejects", "lock_load",
+    "rejects_without_raw", "fill_reject_raws", "analyze_stage", "lock_target",
+    "lock_target_exclusive", "lock_parents", "may_skip_key_checks", "skip_key_checks",
+    "check_keys_per_row", "reject_duplicates", "reject_missing_references", "insert_new",
+    "drop_unchanged", "reject_conflicts", "update_conflicts", "target_is_empty", "parent_ids",
+    "copy_hire_counts", "pause_hire_counts", "resume_hire_counts", "copy_target", "copy_batch",
+    "allow_parallel", "count_loaded_hires", "disallow_parallel", "fold_hire_counts_lock",
+    "fold_hire_counts", "drop_primary_key", "add_primary_key",
+)  # fmt: skip
+LOAD_QUERIES = (
+    "create_load", "complete_load", "fail_load", "fail_orphaned_loads", "list_rejects",
+    "get_load", "list_loads",
+)  # fmt: skip
+
+
+class EmptyInput(ValueError):
+    """The input holds no rows at all."""
+
+
+class Ingestor:
+    """Runs loads. Built once per app: the SQL is read and composed at start-up."""
+
+    def __init__(self, database: Database, sql_dir):
+        self.database = database
+        self.steps = compose_per_table(
+            load_group(sql_dir, "ingest", required=INGEST_STEPS), stage_prefix="hrapi_load_"
+        )
+        self.loads_sql = load_group(sql_dir, "loads", required=LOAD_QUERIES)
+        self._may_skip: bool | None = None  # asked of the database once (see may_skip_key_checks)
+        self._written_since_fold = 0  # hires written by this process since it last folded
+
+    def load(self, table: Table, data, *, filename: str | None = None,
+             on_conflict: str = "reject") -> LoadReport:  # fmt: skip
+        """Load an input (sources.CsvInput or JsonInput) into table in one transaction.
+
+        Raises EmptyInput (before anything is recorded) when there are no rows,
+        sources.SourceError when the input cannot be read as asked, and DatabaseUnavailable
+        when the database goes away (nothing of the load is kept).
+        """
+        chunks = data.chunks()
+        first = next(chunks, None)
+        if first is None:
+            raise EmptyInput("no rows to load")
+        started = time.perf_counter()
+        load_fields = {"table": table.name, "source": data.source, "filename": filename,
+                       "on_conflict": on_conflict}  # fmt: skip
+        report = LoadReport(load_id=0, table=table.name, status="running", source=data.source)
+        with self.database.connection() as conn:
+            may_skip = self._may_skip_key_checks(conn)
+            try:
+                if data.source == "csv":  # on record while it runs
+                    report.load_id = self._create_load(conn, load_fields)
+                with conn.transaction():
+                    if not report.load_id:
+                        report.load_id = self._record(conn, load_fields)
+                    session = strategies.LoadSession(conn, self.steps[table.name], may_skip,
+                                                     report.load_id)  # fmt: skip
+                    session.run("tune_session")
+                    self._run(session, table, data, chain([first], chunks), report,
+                              on_conflict=on_conflict)  # fmt: skip
+                    self._finish(conn, report, started)
+            except BaseException as exc:
+                report.duration_ms = _ms_since(started)
+                self._mark_failed(conn, report, exc, load_fields)
+                raise
+            if table.name == "hired_employees":
+                self._fold_hire_counts_now_and_then(conn, report.inserted + report.updated)
+        log_report(report)
+        return report
+
+    def _run(self, session, table: Table, data, chunks, report: LoadReport, *,
+             on_conflict: str) -> None:  # fmt: skip
+        """The load's rows into the table by the strategy that fits (see the docstring)."""
+        encoding = getattr(data, "options", CsvOptions()).encoding
+        if table.name in strategies.DIRECT_TABLES and session.may_skip:
+            try:
+                with session.conn.transaction(), RejectSpool(report.load_id) as spool:
+                    if data.source == "csv":
+                        done = strategies.into_empty_table(session, table, chunks, report, spool,
+                                                           encoding=encoding)  # fmt: skip
+                    else:
+                        done = strategies.batch_directly(session, table, next(chunks), report,
+                                                         spool)  # fmt: skip
+                if done:
+                    return
+            except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected) as exc:
+                log.info("load load_id=%s: %s; loading through staging", report.load_id,
+                         type(exc).__name__)  # fmt: skip
+            if report.received or data.source == "json":  # the input was read: again
+                report.restart()
+                chunks = data.chunks()
+        with RejectSpool(report.load_id) as spool:
+            raw_of = data.raw_of if data.source == "json" else None
+            strategies.through_staging(session, table, chunks, report, spool, source=data.source,
+                                       encoding=encoding, on_conflict=on_conflict,
+                                       raw_of=raw_of)  # fmt: skip
+
+    def _finish(self, conn, report: LoadReport, started: float) -> None:
+        """Complete the load's record (in its transaction) and list its first rejects."""
+        report.status = "completed"
+        report.duration_ms = _ms_since(started)
+        conn.execute(self.loads_sql["complete_load"], report.as_dict())
+        if not report.rejected:
+            return
+        position = "line" if report.source == "csv" else "index"
+        report.rejects = [
+            {position: line, "raw": raw, "reasons": reasons, "errors": errors}
+            for line, raw, reasons, errors in conn.execute(
+                self.loads_sql["list_rejects"],
+                {"load_id": report.load_id, "after": -1, "limit": REPORT_REJECTS},
+            )
+        ]
+
+    def _fold_hire_counts_now_and_then(self, conn, written: int) -> None:
+        """Fold the hire counts the triggers logged once this process has written enough
+        hires since it last did (see sql/schema/004_hire_count_changes.sql), after the load
+        committed: the log stays short for the insights, and folds are many loads apart."""
+        self._written_since_fold += written
+        if self._written_since_fold < FOLD_AFTER_ROWS:
+            return
+        self._written_since_fold = 0
+        steps = self.steps["hired_employees"]
+        try:
+            with conn.transaction():
+                if conn.execute(steps["fold_hire_counts_lock"]).fetchone()[0]:
+                    conn.execute(steps["fold_hire_counts"])
+        except psycopg.Error as exc:  # the load stands; the next fold takes these changes too
+            log.warning("could not fold the hire counts now: %s", type(exc).__name__)
+
+    def _may_skip_key_checks(self, conn) -> bool:
+        """Whether the role may skip per-row key checks (sql/ingest/may_skip_key_checks.sql)."""
+        if self._may_skip is None:
+            with conn.transaction():  # leaves no transaction open
+                self._may_skip = conn.info.server_version >= 150000 and bool(
+                    conn.execute(self.steps["hired_employees"]["may_skip_key_checks"]).fetchone()[0]
+                )
+            if not self._may_skip:
+                log.warning(
+                    "the database role may not skip per-row foreign-key checks: hires load "
+                    "several times slower (see sql/ingest/may_skip_key_checks.sql)"
+                )
+        return self._may_skip
+
+    def _create_load(self, conn, load_fields: dict) -> int:
+        """Put a load on record, committed on its own; its id."""
+        with conn.pipeline():  # one round trip
+            created = conn.execute(self.loads_sql["create_load"], load_fields)
+            conn.commit()
+        return created.fetchone()[0]
+
+    def _record(self, conn, load_fields: dict) -> int:
+        """Put a load on record in the transaction under way; its id."""
+        return conn.execute(self.loads_sql["create_load"], load_fields).fetchone()[0]
+
+    def _mark_failed(self, conn, report: LoadReport, exc: BaseException, load_fields: dict) -> None:
+        """Record the failure if the database still answers (a batch whose record was rolled
+        back with its rows is put on record now); else the next load's sweep will mark a
+        recorded load failed, and a batch is not on record at all: its client got the error
+        and nothing of it was stored."""
+        error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        log.warning("load load_id=%s table=%s status=failed error=%s", report.load_id or None,
+                    report.table, error)  # fmt: skip
+        if report.source == "json":
+            report.load_id = 0  # its record went with the rolled-back transaction
+        try:
+            with conn.transaction():
+                load_id = report.load_id or self._record(conn, load_fields)
+                conn.execute(
+                    self.loads_sql["fail_load"],
+                    {"load_id": load_id, "error": error, "duration_ms": report.duration_ms},
+                )
+            report.load_id = load_id
+        except (psycopg.Error, DatabaseUnavailable):
+            if report.load_id:
+                log.warning("could not mark load %s failed now; it will be swept", report.load_id)
+            else:
+                log.warning("could not put the failed %s batch on record; nothing of it was "
+                            "stored", report.table)  # fmt: skip
+
+
+def _ms_since(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)

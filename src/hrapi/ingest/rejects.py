@@ -1,0 +1,111 @@
+"""Rejected rows: what they hold, how their text is made storable, and where they wait.
+
+A `Rejected` row has its position (CSV line or JSON index), its raw text and every problem
+found in it, each a `(field, code, message)` with the Frictionless codes of the README. One
+connection runs one COPY at a time, so a load's rejects wait in a `RejectSpool` (in memory,
+then on disk: memory does not grow with the input) as COPY rows of load_rejects, and are
+copied in after the data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from typing import NamedTuple
+
+from hrapi.ingest.row_schemas import NOT_UTF8
+
+RAW_KEEP = 10_000  # characters of a rejected record's raw text that are stored
+REJECT_SPOOL_BYTES = 1 << 20  # rejected rows kept in memory up to this, then on disk
+RAW_TOO_DEEP = "(a row nested too deeply to write back as JSON)"
+
+
+class Rejected(NamedTuple):
+    """A row that breaks a rule: where it was, its raw text (storable), and every problem."""
+
+    position: int
+    raw: str
+    errors: tuple[tuple[str | None, str, str], ...]  # (field, code, message)
+
+    @property
+    def reasons(self) -> list[str]:
+        return [reason(field, message) for field, _, message in self.errors]
+
+
+def reason(field: str | None, message: str) -> str:
+    """A problem as one sentence: 'field: message', or the message for the whole row."""
+    return f"{field}: {message}" if field else message
+
+
+def printable(raw: str) -> str:
+    """Text as PostgreSQL can store it: undecodable bytes as \\xNN, other lone surrogates
+    (from JSON escapes) as \\uNNNN, NUL as \\x00; at most RAW_KEEP characters."""
+    raw = raw[:RAW_KEEP]
+    if NOT_UTF8.search(raw):
+        raw = NOT_UTF8.sub(_escaped_surrogate, raw)
+    if "\x00" in raw:
+        raw = raw.replace("\x00", "\\x00")
+    return raw
+
+
+def _escaped_surrogate(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def json_raw(row) -> str:
+    """A JSON row's raw text, as stored with its reject (for a row nested hundreds of levels
+    deep, which JSON bodies may hold, RAW_TOO_DEEP: its reasons still say what is wrong)."""
+    try:
+        return printable(json.dumps(row, ensure_ascii=False))
+    except RecursionError:
+        return RAW_TOO_DEEP
+
+
+class RejectSpool:
+    """A load's rejected rows, kept as COPY rows of load_rejects until copy_into."""
+
+    def __init__(self, load_id: int):
+        self._file = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by copy_into
+            max_size=REJECT_SPOOL_BYTES, mode="w+", encoding="utf-8"
+        )
+        self._prefix = f"{load_id}\t"
+        self.count = 0
+
+    def add(self, reject: Rejected) -> None:
+        errors = [{"field": f, "code": c, "message": m} for f, c, m in reject.errors]
+        self._file.write(
+            f"{self._prefix}{reject.position}\t{copy_escaped(reject.raw)}\t"
+            f"{copy_escaped(json.dumps(reject.reasons))}\t{copy_escaped(json.dumps(errors))}\n"
+        )
+        self.count += 1
+
+    def extend(self, rejects) -> None:
+        for reject in rejects:
+            self.add(reject)
+
+    def copy_into(self, conn, copy_sql) -> None:
+        """COPY the spooled rejects into load_rejects."""
+        self._file.seek(0)
+        with conn.cursor().copy(copy_sql) as copy:
+            while chunk := self._file.read(1 << 16):
+                copy.write(chunk)
+        self.close()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> RejectSpool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+_COPY_SPECIAL = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_escaped(value: str) -> str:
+    """A value as a field of COPY's text format."""
+    return value.translate(_COPY_SPECIAL)

@@ -1,0 +1,318 @@
+"""Where a load's records come from: CSV streams (every dialect the options name) and JSON rows.
+
+A CSV body is decoded as it is read (never held whole; bytes not valid in the encoding are
+kept as lone surrogates, so that the row holding them is rejected with its line number),
+split into lines at LF, CRLF or a lone CR, and parsed by the standard `csv` module (quotes,
+delimiters and line breaks inside quoted fields). Records come out a `Chunk` at a time, with
+what a reject needs: their line numbers and raw text. A first line naming the columns, in any
+order and any case, is a header (with `header=auto`, the default): values then map to columns
+by name. A load that must start over reads its input again (`CsvInput.chunks`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import operator
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+
+from hrapi.ingest.rejects import Rejected, json_raw, printable
+from hrapi.tables import Table
+
+CSV_FIELD_LIMIT = 1 << 20  # characters; a longer field is a per-row reject, not a crash
+READ_BUFFER = 1 << 20  # bytes read from a stream at a time (gunicorn copies less per read)
+DECODE_CHUNK = 1 << 16  # bytes the text decoder takes at a time
+CHUNK_ROWS = 4096  # records checked and copied together
+FIRST_CHUNK_ROWS = 2  # a header and a record: all a load reads before it is on record
+DELIMITERS = {",": ",", ";": ";", "|": "|", "tab": "\t"}
+ENCODINGS = {"utf-8": "utf-8-sig", "latin-1": "latin-1", "cp1252": "cp1252", "utf-16": "utf-16"}
+HEADER_MODES = ("auto", "true", "false")
+
+csv.field_size_limit(CSV_FIELD_LIMIT)
+
+
+class SourceError(ValueError):
+    """The input cannot be read as asked (a header that does not fit, a missing BOM): 422."""
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    """How a CSV file is written: its delimiter, its encoding and whether it has a header."""
+
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    header: str = "auto"
+
+
+@dataclass
+class Chunk:
+    """Consecutive records of an input, with what their rejects need.
+
+    `rows` hold each record's values in table column order: CSV rows are lists of texts (a
+    record of another width stays as read, to be rejected for it), JSON rows tuples of decoded
+    values, or None for a row that is not an object with exactly the table's fields (the
+    objects as received are in `objects`). `first` is the position of the first record (CSV
+    line, 1-based; JSON index, 0-based). CSV `lines` are the records' raw lines, one each
+    unless `spans` says how many each took. `rejects` are records the source could not read.
+    """
+
+    rows: list
+    first: int
+    lines: list[str] | None = None
+    spans: list[int] | None = None
+    objects: list | None = None
+    rejects: list[Rejected] = field(default_factory=list)
+
+    def positions(self) -> list[int]:
+        if self.spans is None:
+            return list(range(self.first, self.first + len(self.rows)))
+        return list(itertools.accumulate(self.spans[:-1], initial=self.first))
+
+    def raw(self, index: int) -> str:
+        """The raw text of a record (storable: see printable)."""
+        if self.objects is not None:
+            return json_raw(self.objects[index])
+        if self.spans is None:
+            text = self.lines[index]
+        else:
+            start = sum(self.spans[:index])
+            text = "".join(self.lines[start : start + self.spans[index]])
+        return printable(text.rstrip("\r\n"))
+
+
+class CsvInput:
+    """A CSV body as loads read it: chunks on demand, and again from the start if needed.
+
+    A load that must start over reads the input a second time: a seekable file is rewound;
+    any other stream is copied to a temporary file as it is read, and a second reading takes
+    that copy and then the rest of the stream.
+    """
+
+    source = "csv"
+
+    def __init__(self, stream, table: Table, options: CsvOptions | None = None):
+        self.table = table
+        self.options = options or CsvOptions()
+        self._stream = stream
+        self._seekable = _is_seekable(stream)
+        self._start = stream.tell() if self._seekable else 0
+        self._copy = None
+        self._reads = 0
+
+    def chunks(self) -> Iterator[Chunk]:
+        self._reads += 1
+        if self._seekable:
+            self._stream.seek(self._start)
+            source = io.BufferedReader(_Unclosed(self._stream), READ_BUFFER)
+        elif self._reads == 1:
+            self._copy = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+            source = io.BufferedReader(_Tee(self._stream, self._copy), READ_BUFFER)
+        else:
+            self._copy.seek(0)
+            source = io.BufferedReader(_Chain(self._copy, self._stream), READ_BUFFER)
+        return _CsvReader(source, self.table, self.options).chunks()
+
+    def close(self) -> None:
+        if self._copy is not None:
+            self._copy.close()
+
+
+class _CsvReader:
+    """One reading of a CSV stream, a Chunk at a time."""
+
+    def __init__(self, stream, table: Table, options: CsvOptions):
+        self.table = table
+        self.options = options
+        encoding = ENCODINGS[options.encoding]
+        start = stream.peek(2)[:2]
+        if encoding == "utf-16" and start and start not in (b"\xff\xfe", b"\xfe\xff"):
+            raise SourceError("encoding=utf-16 needs the file to start with a byte order mark.")
+        self.text = io.TextIOWrapper(stream, encoding, errors="surrogateescape", newline="")
+        self.text._CHUNK_SIZE = DECODE_CHUNK  # the decoder's read size
+        for_csv, self.lines = itertools.tee(self.text)
+        self.reader = csv.reader(for_csv, delimiter=DELIMITERS[options.delimiter], strict=True)
+        self.order: list[int] | None = None  # where each table column is in a record
+
+    def chunks(self) -> Iterator[Chunk]:
+        first = True
+        while True:
+            chunk, more = self._read_chunk()
+            if first:
+                first = False
+                self._header(chunk)
+            if chunk.rows or chunk.rejects:
+                yield chunk
+            if not more:
+                return
+
+    def _read_chunk(self) -> tuple[Chunk, bool]:
+        """The next records (fewer after an unreadable one); whether the input goes on."""
+        rows: list = []
+        done = self.reader.line_num
+        error = None
+        size = CHUNK_ROWS if done else FIRST_CHUNK_ROWS
+        try:
+            rows.extend(islice(self.reader, size))
+        except csv.Error as exc:
+            error = exc
+        lines = list(islice(self.lines, self.reader.line_num - done))
+        spans = None if len(lines) == len(rows) else [_span(row) for row in rows]
+        chunk = Chunk(rows, done + 1, lines, spans)
+        if error is not None:
+            used = len(rows) if spans is None else sum(spans)
+            bad = "".join(lines[used:]).rstrip("\r\n")
+            chunk.rejects.append(Rejected(done + used + 1, printable(bad), (
+                (None, "source-error", f"Unreadable CSV: {error} (an unbalanced quote?)"),
+            )))  # fmt: skip
+            chunk.lines = lines[:used]
+        if self.order is not None:
+            chunk.rows = _reordered(rows, self.order)
+        return chunk, error is not None or len(rows) == size
+
+    def _header(self, chunk: Chunk) -> None:
+        """Take a header off the first chunk (see the module docstring), or raise SourceError."""
+        mode, columns = self.options.header, self.table.columns
+        if not chunk.rows or chunk.first != 1 or mode == "false":
+            if mode == "true":
+                raise SourceError("header=true, but the first line is not a header.")
+            return
+        names = [name.strip().lower() for name in chunk.rows[0]]
+        if mode == "auto" and not _looks_like_header(names, columns):
+            return
+        unknown = [n for n in names if n not in columns]
+        missing = [c for c in columns if c not in names]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if unknown or missing or repeated:
+            problems = [f"{label} {', '.join(map(repr, which))}" for label, which in (
+                ("unknown columns", unknown), ("missing columns", missing),
+                ("repeated columns", repeated)) if which]  # fmt: skip
+            raise SourceError(
+                f"The header of this {self.table.name} file has "
+                f"{'; '.join(problems)}; its columns are {', '.join(columns)}."
+            )
+        span = 1 if chunk.spans is None else chunk.spans[0]
+        chunk.rows, chunk.first, chunk.lines = (
+            chunk.rows[1:],
+            chunk.first + span,
+            chunk.lines[span:],
+        )
+        chunk.spans = None if chunk.spans is None else chunk.spans[1:]
+        if names != list(columns):
+            self.order = [names.index(c) for c in columns]
+            chunk.rows = _reordered(chunk.rows, self.order)
+
+
+def _looks_like_header(names: list[str], columns: tuple[str, ...]) -> bool:
+    """header=auto: the first record names at least one column and holds no number."""
+    return any(n in columns for n in names) and not any(n.isdigit() for n in names)
+
+
+def _reordered(rows: list, order: list[int]) -> list:
+    """Records in table column order (a record of another width stays as it is, to be
+    rejected for its width)."""
+    width = len(order)
+    pick = [*order]
+    return [[row[i] for i in pick] if len(row) == width else row for row in rows]
+
+
+def _span(row: list[str]) -> int:
+    """How many lines a record took: one, plus the line breaks inside its quoted fields."""
+    text = "".join(row)
+    return 1 + text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+class JsonInput:
+    """A JSON batch's rows as loads read them (any number of times), as one Chunk."""
+
+    source = "json"
+
+    def __init__(self, rows: list, table: Table):
+        self.rows = rows
+        self.table = table
+
+    def chunks(self) -> Iterator[Chunk]:
+        """The rows as tuples of their values in column order (None for a row that is not an
+        object with exactly the table's fields): one C call a row where all rows are plain."""
+        columns = self.table.columns
+        getter = operator.itemgetter(*columns)
+        rows, width = self.rows, len(columns)
+        if set(map(type, rows)) == {dict} and set(map(len, rows)) == {width}:
+            try:
+                yield Chunk(list(map(getter, rows)), 0, objects=rows)
+                return
+            except KeyError:
+                pass
+        values = [
+            _values_of(row, getter) if type(row) is dict and len(row) == width else None
+            for row in rows
+        ]
+        yield Chunk(values, 0, objects=rows)
+
+    def raw_of(self, index: int) -> str:
+        return json_raw(self.rows[index])
+
+    def close(self) -> None:
+        pass
+
+
+def _values_of(row: dict, getter) -> tuple | None:
+    try:
+        return getter(row)
+    except KeyError:
+        return None
+
+
+def _is_seekable(stream) -> bool:
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+class _Unclosed(io.RawIOBase):
+    """A stream read through without being closed with its reader."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        return self._stream.readinto(buffer)
+
+
+class _Tee(_Unclosed):
+    """Reads a stream and writes what it read to a copy."""
+
+    def __init__(self, stream, copy):
+        super().__init__(stream)
+        self._copy = copy
+
+    def readinto(self, buffer) -> int:
+        count = self._stream.readinto(buffer)
+        if count:
+            self._copy.write(memoryview(buffer)[:count])
+        return count
+
+
+class _Chain(io.RawIOBase):
+    """Reads one stream to its end, then another."""
+
+    def __init__(self, first, second):
+        self._streams = [first, second]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while self._streams:
+            count = self._streams[0].readinto(buffer)
+            if count:
+                return count
+            self._streams.pop(0)
+        return 0

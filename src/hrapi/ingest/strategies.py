@@ -1,0 +1,277 @@
+"""Load strategies: how checked rows get into their table, inside the load's transaction.
+
+- `into_empty_table`: a CSV into an empty hired_employees (the migration's first load). The
+  table is locked, its primary key dropped and built once at the end, the hire_counts insert
+  trigger paused and the hires counted in one parallel pass; rows stream from the check into
+  COPY.
+- `batch_directly`: a JSON batch of hires, one COPY straight into the table (row by row, see
+  sql/ingest/copy_batch.sql), counted by the trigger; batches go side by side, the primary
+  key arbitrating their ids.
+- `through_staging`: everything else. Checked rows COPY into the session's staging table,
+  and set-based SQL (sql/ingest/) rejects repeated ids, decides new, unchanged and conflicting
+  rows against the stored ones, and inserts or updates.
+
+The direct ones check departments and jobs in Python against the parents, locked and read
+once, and skip the per-row key probes (sql/ingest/skip_key_checks.sql says why that is safe).
+When one meets a repeated or stored id, the primary key refuses it with a UniqueViolation:
+the caller rolls it back and starts over through staging, which words those rejects. Each
+strategy gets what it needs passed in (a LoadSession, the chunks, the report, the spool).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from itertools import repeat
+
+import psycopg
+from psycopg import sql
+
+from hrapi.ingest.check import PARENTS_MAX, Checked, RowCheck
+from hrapi.ingest.rejects import RejectSpool
+from hrapi.ingest.report import LoadReport
+from hrapi.ingest.sources import Chunk
+from hrapi.tables import Table
+
+log = logging.getLogger(__name__)
+
+DIRECT_TABLES = ("hired_employees",)  # loads into these may go straight into the table
+MERGE_ATTEMPTS = 3  # a merge that meets one of these is retried from its staged rows:
+MERGE_RETRIED = (
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.UniqueViolation,  # an id a batch inserted meanwhile (see batch_directly)
+)
+LARGE_LOAD_ROWS = 10_000  # staged rows from which a load analyzes them first, and merges
+# stored ids before inserting (smaller loads insert at once, hoping their ids are new)
+
+
+class LoadSession:
+    """A load's connection with its table's SQL steps, and whether its role may skip the
+    per-row key probes (sql/ingest/may_skip_key_checks.sql)."""
+
+    def __init__(self, conn, steps: dict, may_skip: bool, load_id: int):
+        self.conn = conn
+        self.steps = steps
+        self.may_skip = may_skip
+        self.load_id = load_id
+
+    def run(self, name: str, params: dict | None = None):
+        return self.conn.execute(self.steps[name], params)
+
+    def together(self, *names: str):
+        """Steps without parameters in one round trip; a cursor on the last one's rows."""
+        cursor = self.conn.execute(sql.SQL(";\n").join(self.steps[name] for name in names))
+        while cursor.nextset():
+            pass
+        return cursor
+
+    @contextmanager
+    def keys_skipped(self, skip: bool = True):
+        """The statements inside run without per-row key probes where the role may (see
+        sql/ingest/skip_key_checks.sql); if they fail, the rollback restores the probes."""
+        skip = skip and self.may_skip
+        if skip:
+            self.run("skip_key_checks")
+        yield
+        if skip:
+            self.run("check_keys_per_row")
+
+    def parents(self, *first: str) -> dict | None:
+        """The department and job ids, as integers and as text, with the parents locked
+        (the steps named first run before, in the same round trip); None when there are too
+        many to hold, and SQL checks the references."""
+        departments, jobs = self.together(*first, "lock_parents", "parent_ids").fetchone()
+        if max(len(departments), len(jobs)) > PARENTS_MAX:
+            return None
+        return {"department_id": _either_form(departments), "job_id": _either_form(jobs)}
+
+    def store_rejects(self, spool: RejectSpool) -> int:
+        """COPY the spooled rejects into load_rejects (without a key probe per row where the
+        role may skip them, the load's record locked instead); returns how many."""
+        if not spool.count:
+            return 0
+        if self.may_skip:
+            self.run("lock_load", {"load_id": self.load_id})
+        with self.keys_skipped():
+            spool.copy_into(self.conn, self.steps["copy_rejects"])
+        return spool.count
+
+
+def into_empty_table(session: LoadSession, table: Table, chunks, report: LoadReport,
+                     spool: RejectSpool, *, encoding: str) -> bool:  # fmt: skip
+    """Load a CSV straight into an empty table: True if done, False (nothing read) if the
+    table is not empty or its parents are too many. Raises UniqueViolation on a repeated id."""
+    if not session.together("lock_target", "target_is_empty").fetchone()[0]:
+        return False  # asked before locking, so that other loads' inserts do not wait
+    if not session.together("lock_target_exclusive", "target_is_empty").fetchone()[0]:
+        return False  # a writer that is not a load came first
+    parents = session.parents()
+    if parents is None:
+        return False
+    check = RowCheck(table, parents, encoding)
+    session.together("drop_primary_key", "pause_hire_counts", "skip_key_checks")
+    with session.conn.cursor().copy(session.steps["copy_target"]) as copy:
+        for chunk in chunks:
+            checked = check.chunk(chunk, "csv")
+            report.received += checked.received
+            copy.write(checked.copy_text())
+            for _, _, values in checked.typed:
+                copy.write_row(values)
+            spool.extend(checked.rejects)
+    session.together("check_keys_per_row", "add_primary_key")
+    counted = session.together("allow_parallel", "count_loaded_hires")
+    with session.conn.cursor().copy(session.steps["copy_hire_counts"]) as copy:
+        for counts in counted:  # the result is in the driver already: a row at a time
+            copy.write_row(counts)
+    session.together("disallow_parallel", "resume_hire_counts")
+    report.rejected = session.store_rejects(spool)
+    report.inserted = report.received - report.rejected
+    return True
+
+
+def batch_directly(session: LoadSession, table: Table, chunk: Chunk, report: LoadReport,
+                   spool: RejectSpool) -> bool:  # fmt: skip
+    """Load a JSON batch straight into its table: True if done, False (nothing written) if
+    its parents are too many. Raises UniqueViolation on an id stored already or repeated.
+
+    Batches do not take the merge lock (lock_target): they only ever insert ids that are new,
+    which the primary key arbitrates, so two run side by side; a merge that meets one of
+    their ids retries (see through_staging)."""
+    parents = session.parents("skip_key_checks")  # skipped from here to check_keys_per_row
+    if parents is None:
+        session.run("check_keys_per_row")
+        return False
+    checked = RowCheck(table, parents).chunk(chunk, "json")
+    report.received = checked.received
+    cursor = session.conn.cursor()
+    with cursor.copy(session.steps["copy_batch"]) as copy:  # see copy_batch.sql
+        copy.write(checked.copy_text())
+        for _, _, values in checked.typed:
+            copy.write_row(values)
+    copied = checked.plain + len(checked.typed)
+    if cursor.rowcount != copied:  # copy_batch.sql's WHERE is to keep every row
+        raise RuntimeError(f"load {report.load_id}: {copied} rows to COPY, {cursor.rowcount} "
+                           "copied")  # fmt: skip
+    session.run("check_keys_per_row")  # the hire_counts trigger counted the COPY's hires:
+    # it fires even so (see sql/schema/003_hire_counts_always.sql)
+    spool.extend(checked.rejects)
+    report.rejected = session.store_rejects(spool)
+    report.inserted = report.received - report.rejected
+    return True
+
+
+def through_staging(session: LoadSession, table: Table, chunks, report: LoadReport,
+                    spool: RejectSpool, *, source: str, encoding: str, on_conflict: str,
+                    raw_of=None) -> None:  # fmt: skip
+    """Load through the session's staging table and set-based SQL (see the module
+    docstring). raw_of(position) gives the raw text of a JSON row, which is staged without
+    it, for the rejects the set-based steps make."""
+    hires = table.name == "hired_employees"
+    session.run("create_stage")
+    parents = session.parents() if hires else None
+    check = RowCheck(table, parents, encoding)
+    with session.conn.cursor().copy(session.steps["copy_stage"]) as copy:
+        for chunk in chunks:
+            checked = check.chunk(chunk, source)
+            report.received += checked.received
+            copy.write(_staged_text(chunk, checked, source))
+            for position, index, values in checked.typed:
+                copy.write_row((position, chunk.raw(index) if raw_of is None else None, *values))
+            spool.extend(checked.rejects)
+    checked_out = session.store_rejects(spool)
+    staged = report.received - checked_out
+    analyzed = staged >= LARGE_LOAD_ROWS
+    if analyzed:
+        session.run("analyze_stage")
+    params = {"load_id": report.load_id, "position": "line" if source == "csv" else "index"}
+    merge = _Merge(session, params, hires and parents is None, on_conflict)
+    for attempt in range(1, MERGE_ATTEMPTS + 1):
+        try:
+            with session.conn.transaction():  # a savepoint: a retry starts from the staged rows
+                merge.run(report, staged, analyzed, checked_out)
+            break
+        except MERGE_RETRIED as exc:
+            if attempt == MERGE_ATTEMPTS:
+                raise
+            log.warning("load load_id=%s merge attempt %s: %s; retrying", report.load_id,
+                        attempt, type(exc).__name__)  # fmt: skip
+            time.sleep(0.05 * attempt)
+    if raw_of is not None and report.rejected > checked_out:
+        lines = [line for (line,) in session.run("rejects_without_raw", params)]
+        if lines:
+            raws = [raw_of(line) for line in lines]
+            session.run("fill_reject_raws", {**params, "lines": lines, "raws": raws})
+
+
+class _Merge:
+    """The set-based steps that move staged rows into the table, filling the report."""
+
+    def __init__(self, session: LoadSession, params: dict, refs_in_sql: bool, on_conflict: str):
+        self.session = session
+        self.params = params
+        self.refs_in_sql = refs_in_sql
+        self.on_conflict = on_conflict
+
+    def step(self, name: str) -> int:
+        return self.session.run(name, self.params).rowcount
+
+    def insert_new(self) -> int:
+        with self.session.keys_skipped(not self.refs_in_sql):  # references checked already
+            return self.step("insert_new")
+
+    def run(self, report: LoadReport, staged: int, analyzed: bool, checked_out: int) -> None:
+        self.step("lock_target")
+        report.rejected = self.step("reject_duplicates")
+        if self.refs_in_sql:
+            report.rejected += self.step("reject_missing_references")
+        staged -= report.rejected
+        report.rejected += checked_out
+        report.unchanged = report.updated = report.inserted = 0
+        if staged < LARGE_LOAD_ROWS:  # small loads hope their ids are new
+            try:
+                with self.session.conn.transaction():
+                    report.inserted = self.insert_new()
+                staged = 0
+            except psycopg.errors.UniqueViolation:
+                pass  # some ids are stored already: handle them first
+        if staged:
+            if not analyzed:
+                self.step("analyze_stage")
+            report.unchanged = self.step("drop_unchanged")
+            if self.on_conflict == "update":
+                report.updated = self.step("update_conflicts")
+            else:
+                report.rejected += self.step("reject_conflicts")
+            report.inserted = self.insert_new()
+        accounted = report.inserted + report.updated + report.unchanged + report.rejected
+        if accounted != report.received:
+            raise RuntimeError(f"load {report.load_id}: {report.received} rows in, "
+                               f"{accounted} out")  # fmt: skip
+
+
+def _staged_text(chunk: Chunk, checked: Checked, source: str) -> str:
+    """The plain rows of a chunk as COPY text of the staging table: position, raw, values."""
+    count = checked.plain
+    if not count:
+        return ""
+    if source != "csv":
+        raws = repeat("\\N", count)  # made only for the rows a set-based step rejects
+    else:
+        if chunk.spans is None:
+            kept = chunk.lines if checked.kept is None else map(chunk.lines.__getitem__,
+                                                                 checked.kept)  # fmt: skip
+            lines = "\x00".join(map(str.rstrip, kept, repeat("\r\n")))
+        else:
+            kept = range(len(chunk.rows)) if checked.kept is None else checked.kept
+            lines = "\x00".join(map(chunk.raw, kept))
+        raws = (lines.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+                .replace("\r", "\\r").split("\x00"))  # fmt: skip
+    columns = [map(str, checked.positions), raws, *checked.columns]
+    return "\n".join(map("\t".join, zip(*columns))) + "\n"  # noqa: B905 - all of one length
+
+
+def _either_form(ids) -> frozenset:
+    """Parent ids as integers and as their text (CSV values are text, JSON values integers)."""
+    return frozenset(i for value in ids for i in (value, str(value)))
