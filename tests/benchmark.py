@@ -1,28 +1,28 @@
 """`make bench`: hrapi against its references, measured in the same run on this machine.
 
-Prints one line per target of the performance issue with the measured ratio and the goal:
+Prints one table (input, hrapi s, reference s, ratio, goal, met). Each reference is what psql's
+`\\copy` does: the valid rows of the same file, in the same dialect, COPY'd into a table with
+only its primary key. hrapi and the reference take turns REPEATS times and their medians are
+compared (single timings on this machine vary by a third from one minute to the next):
 
-1. ingest: psql-style COPY of the valid rows into a table with only its primary key, versus
-   uploading the whole 1M-row file (3.5% bad rows) through gunicorn into an empty
-   hired_employees, every rule enforced (the two take turns three times; medians compared,
-   since single timings on this machine vary by a third from one minute to the next);
-2. memory: peak RSS of the gunicorn worker that served the upload, 1M and 3M rows;
-3. batches: rows per second of 1000-row JSON batches from 4 concurrent clients (median of
-   three runs), against the reference COPY's rows per second;
-4. insights: p50 over 50 calls of each insight endpoint with 10M hires loaded through the API,
-   against the plain GROUP BY queries (sql/insights_reference) on the same table, with
-   identical answers.
+- the dialect matrix: 1M-row files (3.5% bad rows) uploaded through gunicorn into an empty
+  hired_employees, every rule enforced; the plain LF file is also the first-load row;
+- 1M new ids into a table holding 1M rows, and the same file again (all unchanged);
+- 1000-row JSON batches from 4 clients, in rows per second, against the reference's;
+- the worker's peak RSS over every upload, and its growth from 1M to 3M rows;
+- with BENCH_HIRES_10M=1: the insights with 10M hires against plain GROUP BY queries.
 
 Data comes from the fixtures generator (cached under bench-data/). The database is
 DATABASE_URL's server, or an embedded PostgreSQL; a scratch database hrapi_bench is created
-and dropped. Set BENCH_HIRES_10M=0 to skip the 10M-row insights target (it needs a few
-minutes to generate and load).
+and dropped.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import csv
+import hashlib
 import json
 import os
 import signal
@@ -33,7 +33,9 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -44,151 +46,179 @@ from hrapi import embedded_db, synthetic
 from hrapi.config import PROJECT_ROOT, Settings
 from hrapi.db import Database
 from hrapi.insights import Insights
+from hrapi.synthetic import Dialect
 
 DATA = PROJECT_ROOT / "bench-data"
 BENCH_DB = "hrapi_bench"
-REPEATS = 3  # turns of the reference and of each ingest measurement (medians are compared)
-GOALS = {"ingest": 0.5, "memory_mb": 150, "memory_growth": 0.10, "batches": 0.25, "insights": 50}
+REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))  # turns of hrapi and its reference
+MILLION = 1_000_000
+PLAIN = Dialect()
+DIALECTS = {  # name: (dialect, the upload's query parameters)
+    "LF": (PLAIN, {}),
+    "CRLF": (Dialect(line_end="\r\n"), {}),
+    "every field quoted": (Dialect(quote_all=True, line_end="\r\n"), {}),
+    "header line": (Dialect(header=True), {}),
+    "+00:00 offsets": (Dialect(zone="+00:00"), {}),
+    "fractional seconds": (Dialect(fractions=True), {}),
+    "1 in 50 names quoted": (Dialect(comma_names=0.02), {}),
+    "; delimited": (Dialect(delimiter=";"), {"delimiter": ";"}),
+    "latin-1, accented names": (Dialect(encoding="latin-1", accents=True), {"encoding": "latin-1"}),
+}
+BATCH_FORMS = {"Z": "Z", "+00:00": "+00:00", "fractional seconds": ".123456Z"}
+GOALS = {"dialect": 0.6, "first load": 0.8, "into 1M rows": 0.4, "batches": 0.3}
+MEMORY_MB, MEMORY_GROWTH = 150, 0.10
+
+
+@dataclass
+class Row:
+    what: str
+    hrapi: float
+    reference: float
+    ratio: float
+    goal: float
+
+    @property
+    def met(self) -> bool:
+        return self.ratio >= self.goal
 
 
 def main() -> int:
     base_url = os.environ.get("DATABASE_URL") or embedded_db.start(Path(".hrapi").resolve())
     url = _scratch_database(base_url)
-    results = []
-    files = {n: _dataset(n) for n in (1_000_000, 3_000_000)}
-    print(
-        f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total >> 30} GiB; "
-        f"PostgreSQL {_server_version(url)}",
-        flush=True,
-    )
+    print(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total >> 30} GiB; "
+          f"PostgreSQL {_server_version(url)}", flush=True)  # fmt: skip
+    rows: list[Row] = []
+    peaks: dict[str, int] = {}
     with _Server(url) as server:
-        # The reference and the 1M upload take turns, REPEATS times; medians are compared.
-        references, uploads, peaks = [], [], {}
-        for turn in range(1, REPEATS + 1):
-            reference_s, valid_rows = _reference_copy(url, files[1_000_000])
-            references.append(reference_s)
-            seconds, peak = _upload(server, url, files[1_000_000])
-            peaks[1_000_000] = max(peaks.get(1_000_000, 0), peak)
-            uploads.append(seconds)
-            print(
-                f"turn {turn}: reference COPY of {valid_rows:,} valid rows into a table with its "
-                f"primary key {reference_s:.2f} s; hrapi upload of 1,000,000 rows {seconds:.2f} s,"
-                f" worker peak RSS {peak / 2**20:.0f} MB",
-                flush=True,
+        for name, (dialect, params) in DIALECTS.items():
+            folder = _dataset(MILLION, dialect)
+            hrapi_s, reference_s = _turns(
+                url, server, folder, dialect, params, peaks=peaks, name=name
             )
-        reference_s, upload_s = statistics.median(references), statistics.median(uploads)
-        ingest_ratio = reference_s / upload_s
-        seconds, peaks[3_000_000] = _upload(server, url, files[3_000_000])
-        print(
-            f"hrapi upload of 3,000,000 rows: {seconds:.2f} s, worker peak RSS "
-            f"{peaks[3_000_000] / 2**20:.0f} MB",
-            flush=True,
-        )
-        growth = abs(peaks[3_000_000] - peaks[1_000_000]) / peaks[1_000_000]
-        results.append(
-            (
-                "1 ingest",
-                ingest_ratio,
-                f">= {GOALS['ingest']}",
-                ingest_ratio >= GOALS["ingest"],
-                "reference_s / hrapi_s",
-            )
-        )
-        peak_mb = max(peaks.values()) / 2**20
-        results.append(
-            (
-                "2 memory",
-                peak_mb,
-                f"<= {GOALS['memory_mb']} MB, growth <= 10%",
-                peak_mb <= GOALS["memory_mb"] and growth <= GOALS["memory_growth"],
-                f"peak MB; 1M->3M growth {growth:.1%}",
-            )
-        )
-
-        rates = []
-        for turn in range(1, REPEATS + 1):
-            _reset(url)
-            server.upload_parents(files[1_000_000])
-            rates.append(server.batches(clients=4, batches_per_client=60))
-            print(f"turn {turn}: batches {rates[-1]:,.0f} rows/s", flush=True)
-        rate = statistics.median(rates)
-        reference_rate = valid_rows / reference_s
-        batch_ratio = rate / reference_rate
-        print(
-            f"batches: median {rate:,.0f} rows/s; reference COPY (median) "
-            f"{reference_rate:,.0f} rows/s",
-            flush=True,
-        )
-        results.append(
-            (
-                "3 batches",
-                batch_ratio,
-                f">= {GOALS['batches']}",
-                batch_ratio >= GOALS["batches"],
-                "hrapi rows/s / reference rows/s",
-            )
-        )
-
-        if os.environ.get("BENCH_HIRES_10M", "1") != "0":
-            folder = _dataset(10_000_000)
-            _reset(url)
-            server.upload_parents(folder)
-            seconds, _ = server.upload_hires(folder)
-            print(f"hrapi upload of 10,000,000 rows: {seconds:.1f} s", flush=True)
-            for name, path in (
-                ("hires-by-quarter", "hires_by_quarter"),
-                ("departments-above-mean", "departments_above_mean"),
-            ):
-                fast_p50, naive_p50, same = server.insight(url, name, path)
-                ratio = naive_p50 / fast_p50
-                print(
-                    f"insight {name}: p50 {fast_p50 * 1000:.1f} ms through the API, plain "
-                    f"GROUP BY {naive_p50 * 1000:.0f} ms, same answer: {same}",
-                    flush=True,
-                )
-                results.append(
-                    (
-                        f"4 insights {name}",
-                        ratio,
-                        f">= {GOALS['insights']}",
-                        ratio >= GOALS["insights"] and same,
-                        "plain_p50 / api_p50",
-                    )
-                )
+            rows.append(Row(f"dialect: {name}", hrapi_s, reference_s,
+                            reference_s / hrapi_s, GOALS["dialect"]))  # fmt: skip
+            if dialect == PLAIN:
+                plain_reference = reference_s
+                rows.append(Row("first load of an empty table (LF)", hrapi_s, reference_s,
+                                reference_s / hrapi_s, GOALS["first load"]))  # fmt: skip
+        rows += _into_a_full_table(url, server, plain_reference, peaks)
+        reference_rate = _valid_rows(_dataset(MILLION, PLAIN)) / plain_reference
+        for name, zone in BATCH_FORMS.items():
+            rates = []
+            for _ in range(REPEATS):
+                _reset(url)
+                server.upload(_dataset(MILLION, PLAIN) / "departments.csv", "departments")
+                server.upload(_dataset(MILLION, PLAIN) / "jobs.csv", "jobs")
+                rates.append(server.batches(clients=4, batches_per_client=60, zone=zone))
+            rate = statistics.median(rates)
+            print(f"batches ({name}): {', '.join(f'{r:,.0f}' for r in rates)} rows/s", flush=True)
+            rows.append(Row(f"1000-row JSON batches, 4 clients ({name}), rows/s", rate,
+                            reference_rate, rate / reference_rate, GOALS["batches"]))  # fmt: skip
+        seconds, peaks["3M"] = _upload(url, server, _dataset(3 * MILLION, PLAIN), {})
+        print(f"3M rows: {seconds:.2f} s, worker peak {peaks['3M'] >> 20} MB", flush=True)
+        insights = _insights(url, server) if os.environ.get("BENCH_HIRES_10M") == "1" else []
     _drop_database(base_url)
-    print()
-    for target, value, goal, met, what in results:
-        print(
-            f"{target:<36} {value:10.2f}  goal {goal:<26} {'MET' if met else 'NOT MET'}  ({what})"
-        )
+    _print_table(rows, peaks, insights)
     return 0
 
 
-def _upload(server, url: str, folder: Path) -> tuple[float, int]:
-    """Upload a dataset's hires into an empty hired_employees: (seconds, worker peak RSS)."""
+def _turns(url, server, folder: Path, dialect: Dialect, params: dict, *, peaks: dict, name: str):
+    """Medians of REPEATS interleaved turns of the reference and of hrapi's upload."""
+    references, uploads = [], []
+    for turn in range(1, REPEATS + 1):
+        references.append(_reference_copy(url, folder, dialect))
+        seconds, peak = _upload(url, server, folder, params)
+        uploads.append(seconds)
+        peaks[name] = max(peaks.get(name, 0), peak)
+        print(f"{name} turn {turn}: reference {references[-1]:.2f} s, hrapi {seconds:.2f} s, "
+              f"worker peak {peak >> 20} MB", flush=True)  # fmt: skip
+    return statistics.median(uploads), statistics.median(references)
+
+
+def _into_a_full_table(url, server, reference_s: float, peaks: dict) -> list[Row]:
+    """1M new ids into a table holding 1M rows, then the same file again."""
+    stored, new = _dataset(MILLION, PLAIN), _dataset(MILLION, PLAIN, first_id=MILLION + 1)
+    fresh, again = [], []
+    for turn in range(1, REPEATS + 1):
+        _upload(url, server, stored, {})
+        seconds, peaks["new ids"] = server.upload(new / "hired_employees.csv", "hired_employees")
+        fresh.append(seconds)
+        seconds, peaks["unchanged"] = server.upload(new / "hired_employees.csv", "hired_employees")
+        again.append(seconds)
+        print(f"into 1M rows, turn {turn}: 1M new ids {fresh[-1]:.2f} s, the same again "
+              f"{again[-1]:.2f} s", flush=True)  # fmt: skip
+    new_s, again_s = statistics.median(fresh), statistics.median(again)
+    return [
+        Row("1M new ids into a table of 1M", new_s, reference_s, reference_s / new_s,
+            GOALS["into 1M rows"]),
+        Row("the same file again (all unchanged)", again_s, reference_s, reference_s / again_s,
+            GOALS["into 1M rows"]),
+    ]  # fmt: skip
+
+
+def _print_table(rows: list[Row], peaks: dict, insights: list) -> None:
+    print()
+    print(f"{'input':<58} {'hrapi':>10} {'reference':>10} {'ratio':>6} {'goal':>6}  met")
+    for row in rows:
+        unit = "" if "rows/s" in row.what else " s"
+        value = f"{row.hrapi:,.0f}" if unit == "" else f"{row.hrapi:.2f}"
+        reference = f"{row.reference:,.0f}" if unit == "" else f"{row.reference:.2f}"
+        print(f"{row.what:<58} {value:>10} {reference:>10} {row.ratio:>6.2f} "
+              f">={row.goal:<4}  {'yes' if row.met else 'NO'}")  # fmt: skip
+    peak = max(peaks.values()) >> 20
+    growth = abs(peaks["3M"] - peaks["LF"]) / peaks["LF"]
+    met = peak <= MEMORY_MB and growth <= MEMORY_GROWTH
+    print(f"{'worker peak RSS over every upload; growth 1M -> 3M rows':<58} {peak:>7} MB "
+          f"{growth:>10.1%}        <={MEMORY_MB} MB, <={MEMORY_GROWTH:.0%}  "
+          f"{'yes' if met else 'NO'}")  # fmt: skip
+    for what, ratio, same in insights:
+        print(f"{what:<58} {ratio:>27.0f}x >=50x  {'yes' if ratio >= 50 and same else 'NO'}")
+
+
+def _upload(url: str, server, folder: Path, params: dict) -> tuple[float, int]:
+    """A dataset's hires into an empty hired_employees: (seconds, worker peak RSS)."""
     _reset(url)
-    server.upload_parents(folder)
-    return server.upload_hires(folder)
+    server.upload(folder / "departments.csv", "departments")
+    server.upload(folder / "jobs.csv", "jobs")
+    return server.upload(folder / "hired_employees.csv", "hired_employees", params)
 
 
-def _dataset(hires: int) -> Path:
-    folder = DATA / f"hires-{hires}"
-    if not (folder / "hired_employees.csv").exists():
-        print(f"generating {hires:,} hires into {folder} ...", flush=True)
-        synthetic.generate(folder, hires=hires, seed=hires)
-        valid = folder / "valid.csv"
-        with (folder / "hired_employees.csv").open() as source, valid.open("w") as out:
-            out.writelines(line for line in source if ",," not in line and not line.endswith(",\n"))
+def _dataset(hires: int, dialect: Dialect, first_id: int = 1) -> Path:
+    """The generator's files in dialect (cached), with valid.csv: the valid rows alone."""
+    label = "-".join(f"{k}={v!r}" for k, v in vars(dialect).items() if v != vars(PLAIN)[k])
+    slug = hashlib.sha256(label.encode()).hexdigest()[:8]
+    folder = DATA / f"hires-{hires}-from-{first_id}-{slug}"
+    if not (folder / "valid.csv").exists():
+        print(f"generating {hires:,} hires ({label or 'plain'}) into {folder} ...", flush=True)
+        synthetic.generate(folder, hires=hires, seed=hires, dialect=dialect, first_id=first_id)
+        _write_valid_rows(folder, dialect)
     return folder
+
+
+def _write_valid_rows(folder: Path, dialect: Dialect) -> None:
+    quoting = csv.QUOTE_ALL if dialect.quote_all else csv.QUOTE_MINIMAL
+    with (
+        (folder / "hired_employees.csv").open(newline="", encoding=dialect.encoding) as source,
+        (folder / "valid.csv").open("w", newline="", encoding=dialect.encoding) as out,
+    ):
+        reader = csv.reader(source, delimiter=dialect.delimiter)
+        writer = csv.writer(out, delimiter=dialect.delimiter, lineterminator=dialect.line_end,
+                            quoting=quoting)  # fmt: skip
+        if dialect.header:
+            writer.writerow(next(reader))
+        writer.writerows(row for row in reader if "" not in row)
+
+
+def _valid_rows(folder: Path) -> int:
+    with (folder / "valid.csv").open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
 def _scratch_database(base_url: str) -> str:
     _drop_database(base_url)
     with psycopg.connect(base_url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    params = conninfo_to_dict(base_url)
-    params["dbname"] = BENCH_DB
-    return make_conninfo(**params)
+    return make_conninfo(**{**conninfo_to_dict(base_url), "dbname": BENCH_DB})
 
 
 def _drop_database(base_url: str) -> None:
@@ -207,8 +237,10 @@ def _reset(url: str) -> None:
         conn.execute("CHECKPOINT")  # each measurement starts from the same WAL state
 
 
-def _reference_copy(url: str, folder: Path) -> tuple[float, int]:
+def _reference_copy(url: str, folder: Path, dialect: Dialect) -> float:
     """What psql's \\copy does: the valid rows' bytes into COPY ... CSV, table with a key."""
+    options = [f"DELIMITER '{dialect.delimiter}'", f"HEADER {str(dialect.header).lower()}",
+               f"ENCODING '{'LATIN1' if dialect.encoding == 'latin-1' else 'UTF8'}'"]  # fmt: skip
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_reference")
         conn.execute(
@@ -218,16 +250,13 @@ def _reference_copy(url: str, folder: Path) -> tuple[float, int]:
         )
         conn.execute("CHECKPOINT")
         started = time.perf_counter()
-        with (
-            (folder / "valid.csv").open("rb") as source,
-            conn.cursor().copy("COPY bench_reference FROM STDIN (FORMAT csv)") as copy,
-        ):
+        copy_sql = f"COPY bench_reference FROM STDIN (FORMAT csv, {', '.join(options)})"
+        with (folder / "valid.csv").open("rb") as source, conn.cursor().copy(copy_sql) as copy:
             while chunk := source.read(1 << 16):
                 copy.write(chunk)
         seconds = time.perf_counter() - started
-        rows = conn.execute("SELECT count(*) FROM bench_reference").fetchone()[0]
         conn.execute("DROP TABLE bench_reference")
-    return seconds, rows
+    return seconds
 
 
 class _Server:
@@ -241,34 +270,19 @@ class _Server:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         self.base = f"http://127.0.0.1:{port}"
-        env = {
-            **os.environ,
-            "DATABASE_URL": self.url,
-            "PORT": str(port),
-            "HRAPI_MAX_UPLOAD_MB": "2048",
-            "HRAPI_DATA_DIR": tempfile.mkdtemp(),
-        }
+        env = {**os.environ, "DATABASE_URL": self.url, "PORT": str(port),
+               "HRAPI_MAX_UPLOAD_MB": "2048", "HRAPI_DATA_DIR": tempfile.mkdtemp()}  # fmt: skip
         self.log = tempfile.NamedTemporaryFile("w", suffix=".log", delete=False)
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "python:hrapi.gunicorn_conf",
-                "hrapi:create_app()",
-            ],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+            [sys.executable, "-m", "gunicorn", "-c", "python:hrapi.gunicorn_conf",
+             "hrapi:create_app()"],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
         deadline = time.monotonic() + 60
         while True:
-            try:
+            with contextlib.suppress(OSError):
                 if self.call("GET", "/health")[0] == 200:
                     return self
-            except OSError:
-                pass
             if time.monotonic() > deadline:
                 raise SystemExit(f"gunicorn did not start; see {self.log.name}")
             time.sleep(0.2)
@@ -277,26 +291,18 @@ class _Server:
         self.process.send_signal(signal.SIGINT)
         self.process.wait(timeout=60)
 
-    def call(self, method, path, body=None, content_type=None, headers=None):
+    def call(self, method, path, body=None, content_type=None):
         request = urllib.request.Request(self.base + path, data=body, method=method)
-        for name, value in {**(headers or {}), "Content-Type": content_type or ""}.items():
-            if value:
-                request.add_header(name, value)
+        if content_type:
+            request.add_header("Content-Type", content_type)
         try:
             with urllib.request.urlopen(request, timeout=3600) as response:
                 return response.status, response.read()
         except urllib.error.HTTPError as error:
             return error.code, error.read()
 
-    def upload_parents(self, folder: Path) -> None:
-        for table in ("departments", "jobs"):
-            body = (folder / f"{table}.csv").read_bytes()
-            status, answer = self.call("POST", f"/api/v1/tables/{table}/upload", body, "text/csv")
-            assert status == 201, answer
-
-    def upload_hires(self, folder: Path) -> tuple[float, int]:
-        """Upload hired_employees.csv streaming; (seconds, peak RSS of the serving worker)."""
-        path = folder / "hired_employees.csv"
+    def upload(self, path: Path, table: str, params: dict | None = None) -> tuple[float, int]:
+        """Upload a CSV file, streaming: (seconds, peak RSS of the worker that served it)."""
         workers = psutil.Process(self.process.pid).children()
         peak = {w.pid: w.memory_info().rss for w in workers}
         done = threading.Event()
@@ -310,40 +316,31 @@ class _Server:
 
         watcher = threading.Thread(target=watch)
         watcher.start()
+        query = f"?{urllib.parse.urlencode(params)}" if params else ""
         started = time.perf_counter()
         with path.open("rb") as body:
             request = urllib.request.Request(
-                self.base + "/api/v1/tables/hired_employees/upload",
-                data=body,
-                method="POST",
+                f"{self.base}/api/v1/tables/{table}/upload{query}", data=body, method="POST",
                 headers={"Content-Type": "text/csv", "Content-Length": str(path.stat().st_size)},
-            )
+            )  # fmt: skip
             with urllib.request.urlopen(request, timeout=3600) as response:
                 report = json.loads(response.read())
         seconds = time.perf_counter() - started
         done.set()
         watcher.join()
         assert report["status"] == "completed", report
-        served = max(peak, key=lambda pid: peak[pid])
-        return seconds, peak[served]
+        assert report["received"] > 0, report
+        return seconds, max(peak.values())
 
-    def batches(self, clients: int, batches_per_client: int) -> float:
-        """Rows per second of 1000-row JSON batches sent by concurrent clients.
-
-        The request bodies are made before the clock starts, as the reference's file is.
-        """
+    def batches(self, clients: int, batches_per_client: int, zone: str) -> float:
+        """Rows per second of 1000-row JSON batches sent by concurrent clients (the bodies
+        are made before the clock starts, as the reference's file is)."""
 
         def body(first: int) -> bytes:
-            rows = [
-                {
-                    "id": i,
-                    "name": f"Batch {i}",
-                    "datetime": f"2021-{1 + i % 12:02d}-{1 + i % 28:02d}T07:08:{i % 60:02d}Z",
-                    "department_id": 1 + i % 12,
-                    "job_id": 1 + i % 180,
-                }
-                for i in range(first, first + 1000)
-            ]
+            rows = [{"id": i, "name": f"Batch {i}",
+                     "datetime": f"2021-{1 + i % 12:02d}-{1 + i % 28:02d}T07:08:{i % 60:02d}{zone}",
+                     "department_id": 1 + i % 12, "job_id": 1 + i % 180}
+                    for i in range(first, first + 1000)]  # fmt: skip
             return json.dumps({"rows": rows}).encode()
 
         bodies = [
@@ -354,10 +351,8 @@ class _Server:
         def client(number: int) -> int:
             sent = 0
             for request_body in bodies[number]:
-                status, answer = self.call(
-                    "POST", "/api/v1/tables/hired_employees/batch", request_body,
-                    "application/json",
-                )  # fmt: skip
+                status, answer = self.call("POST", "/api/v1/tables/hired_employees/batch",
+                                           request_body, "application/json")  # fmt: skip
                 assert status == 201, answer
                 sent += json.loads(answer)["inserted"]
             return sent
@@ -367,31 +362,37 @@ class _Server:
             rows = sum(pool.map(client, range(clients)))
         return rows / (time.perf_counter() - started)
 
-    def insight(self, url: str, name: str, query: str) -> tuple[float, float, bool]:
-        """(p50 s of 50 API calls, p50 s of 3 plain queries, whether both answer the same)."""
-        timings = []
-        for _ in range(50):
-            started = time.perf_counter()
-            status, body = self.call("GET", f"/api/v1/insights/{name}?year=2021")
-            timings.append(time.perf_counter() - started)
-            assert status == 200, body
-        served = json.loads(body)
-        database = Database(url, 1, Settings().sql_dir)
-        database.open()
-        try:
-            plain = Insights(database, Settings().sql_dir, group="insights_reference")
-            naive = []
+
+def _insights(url: str, server) -> list[tuple[str, float, bool]]:
+    """p50 over 50 API calls of each insight with 10M hires, against the plain queries."""
+    folder = _dataset(10 * MILLION, PLAIN)
+    seconds, _ = _upload(url, server, folder, {})
+    print(f"10M rows: {seconds:.1f} s", flush=True)
+    results = []
+    database = Database(url, 1, Settings().sql_dir)
+    database.open()
+    try:
+        plain = Insights(database, Settings().sql_dir, group="insights_reference")
+        for name, query in (("hires-by-quarter", "hires_by_quarter"),
+                            ("departments-above-mean", "departments_above_mean")):  # fmt: skip
+            timings = []
+            for _ in range(50):
+                started = time.perf_counter()
+                status, body = server.call("GET", f"/api/v1/insights/{name}?year=2021")
+                timings.append(time.perf_counter() - started)
+                assert status == 200, body
+            served, naive = json.loads(body), []
             for _ in range(3):
                 started = time.perf_counter()
                 answer = getattr(plain, query)(2021)
                 naive.append(time.perf_counter() - started)
-        finally:
-            database.close()
-        if query == "hires_by_quarter":
-            same = served["rows"] == answer
-        else:
-            same = (served["mean"], served["rows"]) == answer
-        return statistics.median(timings), statistics.median(naive), same
+            same = served["rows"] == answer if query == "hires_by_quarter" else (
+                (served["mean"], served["rows"]) == answer)  # fmt: skip
+            ratio = statistics.median(naive) / statistics.median(timings)
+            results.append((f"insight {name}: plain GROUP BY p50 / API p50", ratio, same))
+    finally:
+        database.close()
+    return results
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def decisions(data, table, parents, *, fast: bool, encoding="utf-8") -> dict:
     out = {}
     for chunk in data.chunks():
         checked = check.chunk(chunk, data.source)
-        for position, *values in zip(checked.positions, *checked.columns, strict=True):
+        for position, values in zip(checked.positions, checked.rows, strict=True):
             out[position] = ("ok", normalised(table, [_uncopied(v) for v in values]))
         for position, _, values in checked.typed:
             out[position] = ("ok", normalised(table, values))
@@ -172,7 +172,7 @@ def test_postgresql_reads_fast_instants_as_the_schema_values(sql):
     passed = 0
     for chunk in CsvInput(io.BytesIO(body), table).chunks():
         checked = check.chunk(chunk, "csv")
-        for text in checked.columns[2] if checked.columns else ():
+        for text in (row[2] for row in checked.rows):
             expected = dt.datetime.fromisoformat(text).astimezone(dt.UTC)
             assert sql("SELECT %s::timestamptz = %s", [text, expected]) == [(True,)], text
             passed += 1

@@ -1,5 +1,5 @@
--- Whether this role may skip the per-row foreign-key triggers in its own transactions, and
--- pause the hire_counts insert trigger for the first load of an empty table: superusers may,
+-- Whether this role may skip the per-row foreign-key triggers in its own transactions:
+-- superusers may,
 -- and (PostgreSQL 15+) the tables' owner granted it with
 --   GRANT SET ON PARAMETER session_replication_role TO <role>
 -- Without it, hires are loaded with a key probe per row: the same result, several times slower.

@@ -51,8 +51,7 @@ def compose_for_table(template: str, table: Table, **extra: sql.Composable) -> s
     """Fill a template's identifiers for one table of the fixed map (rendered once, here: a
     Composed query would quote its identifiers again at every execution).
 
-    `{target}` the table (`{table_name}` its name as a literal, `{primary_key}` its primary key
-    constraint), `{stage}` a staging table
+    `{target}` the table (`{table_name}` its name as a literal), `{stage}` a staging table
     (STAGE unless `extra` names one), `{columns}` all columns, and
     `{target_columns}`/`{stage_columns}` the same qualified with `t.`/`s.`; the `value_`
     variants leave out `id`. `extra` fills any other placeholder (from the catalog, never
@@ -69,7 +68,6 @@ def compose_for_table(template: str, table: Table, **extra: sql.Composable) -> s
     composed = sql.SQL(template).format(
         target=sql.Identifier(table.name),
         table_name=sql.Literal(table.name),
-        primary_key=sql.Identifier(f"{table.name}_pkey"),
         columns=cols(None, table.columns),
         target_columns=cols("t", table.columns),
         stage_columns=cols("s", table.columns),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 DEPARTMENTS = (
@@ -36,6 +37,8 @@ LAST_NAMES = (
     "Sorensen", "Tull", "Underhill", "Varga", "Whitlock", "Xu", "Yates", "Zamora", "Abbot",
     "Bixby", "Castellanos", "de la Cruz", "Eastwood", "Fairweather", "Grady", "Holm",
 )  # fmt: skip
+ACCENTED_FIRST_NAMES = ("José", "Zoë", "Renée", "Björn", "Inès", "Frédéric", "Anaïs", "Søren")
+ACCENTED_LAST_NAMES = ("Muñoz", "Müller", "Groß", "Ångström", "Peña", "Lefèvre", "Øster")
 HIRE_YEARS = (2021, 2022)
 MISSING_SHARE = 0.035
 
@@ -49,21 +52,49 @@ def jobs(count: int = 180) -> list[tuple[int, str]]:
     return [(i + 1, title) for i, title in enumerate(titles[:count])]
 
 
-def write_hires(path: Path, count: int, departments_count: int, jobs_count: int, seed: int) -> None:
-    """Write `count` hires to path, streaming (memory does not grow with count)."""
+@dataclass(frozen=True)
+class Dialect:
+    """How a hires file is written: the forms real exports take (the default is the
+    historical files' own: comma separated, LF, UTF-8, no header, `Z` datetimes)."""
+
+    line_end: str = "\n"
+    quote_all: bool = False
+    header: bool = False
+    zone: str = "Z"  # or an offset such as "+00:00" (the same instants, written so)
+    fractions: bool = False  # datetimes with microseconds
+    comma_names: float = 0.0  # share of names written "Last, First" (quoted for the comma)
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    accents: bool = False  # names with accented letters (latin-1 can write them)
+
+
+def write_hires(path: Path, count: int, departments_count: int, jobs_count: int, seed: int, *,
+                dialect: Dialect = Dialect(), first_id: int = 1) -> None:  # fmt: skip
+    """Write `count` hires with ids from first_id to path, streaming (memory does not grow
+    with count)."""
     rng = random.Random(seed)  # noqa: S311 - test data, not secrets
     start = dt.datetime(HIRE_YEARS[0], 1, 1, tzinfo=dt.UTC)
     span = int((dt.datetime(HIRE_YEARS[-1] + 1, 1, 1, tzinfo=dt.UTC) - start).total_seconds())
     # Departments are unevenly popular, as in real data (the mean test needs a spread).
     weights = [1 + (i * 7) % departments_count for i in range(departments_count)]
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out, lineterminator="\n")
-        for hire_id in range(1, count + 1):
-            when = start + dt.timedelta(seconds=rng.randrange(span))
+    firsts = FIRST_NAMES + ACCENTED_FIRST_NAMES if dialect.accents else FIRST_NAMES
+    lasts = LAST_NAMES + ACCENTED_LAST_NAMES if dialect.accents else LAST_NAMES
+    time_format = "%Y-%m-%dT%H:%M:%S" + (".%f" if dialect.fractions else "")
+    with path.open("w", newline="", encoding=dialect.encoding) as out:
+        quoting = csv.QUOTE_ALL if dialect.quote_all else csv.QUOTE_MINIMAL
+        writer = csv.writer(out, delimiter=dialect.delimiter, lineterminator=dialect.line_end,
+                            quoting=quoting)  # fmt: skip
+        if dialect.header:
+            writer.writerow(["id", "name", "datetime", "department_id", "job_id"])
+        for hire_id in range(first_id, first_id + count):
+            when = start + dt.timedelta(seconds=rng.randrange(span), microseconds=hire_id % 10**6)
+            first, last = rng.choice(firsts), rng.choice(lasts)
+            comma = dialect.comma_names and rng.random() < dialect.comma_names
+            name = f"{last}, {first}" if comma else f"{first} {last}"
             row = [
                 str(hire_id),
-                f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-                when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                name,
+                when.strftime(time_format) + dialect.zone,
                 str(rng.choices(range(1, departments_count + 1), weights)[0]),
                 str(rng.randrange(1, jobs_count + 1)),
             ]
@@ -79,12 +110,13 @@ def write_table(path: Path, rows: list[tuple[int, str]]) -> None:
 
 def generate(
     directory: Path, hires: int = 2000, departments_count: int = 12, jobs_count: int = 180,
-    seed: int = 2021,
+    seed: int = 2021, *, dialect: Dialect = Dialect(), first_id: int = 1,
 ) -> dict[str, Path]:  # fmt: skip
-    """Write departments.csv, jobs.csv and hired_employees.csv into directory."""
+    """Write departments.csv, jobs.csv and hired_employees.csv (in dialect) into directory."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = {name: directory / f"{name}.csv" for name in ("departments", "jobs", "hired_employees")}
     write_table(paths["departments"], departments(departments_count))
     write_table(paths["jobs"], jobs(jobs_count))
-    write_hires(paths["hired_employees"], hires, departments_count, jobs_count, seed)
+    write_hires(paths["hired_employees"], hires, departments_count, jobs_count, seed,
+                dialect=dialect, first_id=first_id)  # fmt: skip
     return paths

@@ -13,13 +13,14 @@ accepts, the schema accepts with the same values (and PostgreSQL stores the same
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from dataclasses import dataclass, field
 from itertools import compress
 
 from marshmallow import ValidationError
 
-from hrapi.ingest.rejects import Rejected, printable
+from hrapi.ingest.rejects import Rejected, copy_escaped, printable
 from hrapi.ingest.row_schemas import (
     INT32_MAX,
     MISSING,
@@ -45,34 +46,33 @@ _INSTANT = (
 _ONE_INSTANT = re.compile(_INSTANT)
 _INSTANT_LINES = re.compile(rf"(?:{_INSTANT}\n)*{_INSTANT}")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL, lone surrogates: Text refuses them
-_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")  # written escaped in COPY text
 _ESCAPED_BYTES = re.compile("[\udc80-\udcff]")  # bytes the file's encoding could not decode
 PARENTS_MAX = 100_000  # more departments or jobs than this: references are checked in SQL
 
 
 @dataclass
 class Checked:
-    """What the check made of a chunk: the rows it vouches for (`columns`: their values as
-    COPY text, in table column order; `positions` and `kept`: where they were), the rows the
-    schema found valid though not plain (`typed`: position, index in the chunk, values), and
-    the rejects."""
+    """What the check made of a chunk: the rows it vouches for (`rows`: their values as COPY
+    text, in table column order; `positions` and `kept`: where they were), the rows the schema
+    found valid though not plain (`typed`: position, index in the chunk, values), and the
+    rejects."""
 
     received: int
-    columns: list[tuple]
+    rows: list
     positions: list[int]
-    kept: list[int] | None  # indices in the chunk of the rows in columns; None: all rows
+    kept: list[int] | None  # indices in the chunk of the rows in `rows`; None: all rows
     typed: list[tuple] = field(default_factory=list)
     rejects: list[Rejected] = field(default_factory=list)
 
     @property
     def plain(self) -> int:
-        return len(self.positions)
+        return len(self.rows)
 
     def copy_text(self) -> str:
         """The plain rows as COPY text (table column order)."""
-        if not self.positions:
+        if not self.rows:
             return ""
-        return "\n".join(map("\t".join, zip(*self.columns, strict=True))) + "\n"
+        return "\n".join(map("\t".join, self.rows)) + "\n"
 
 
 class RowCheck:
@@ -91,6 +91,7 @@ class RowCheck:
         self.kinds = [type(schema.fields[c]) for c in table.columns]
         self.parents = parents or {}
         self.allowed = [self.parents.get(c) for c in table.columns]
+        self._kind_of = dict(zip(table.columns, self.kinds, strict=True))
         self._field_schemas = {c: schema_class(only=(c,)) for c in table.columns}
         self._not_decodable = f"Holds bytes that are not valid {encoding.upper()}."
         self._cached_field = functools.lru_cache(maxsize=8192, typed=True)(self._field)
@@ -98,43 +99,66 @@ class RowCheck:
     # -- the fast check, a column at a time -------------------------------------------------
 
     def chunk(self, chunk: Chunk, source: str) -> Checked:
-        rows, width = chunk.rows, len(self.columns)
+        rows, count, width = chunk.rows, len(chunk.rows), len(self.columns)
         if source == "csv":
             odd = [] if set(map(len, rows)) <= {width} else [
                 i for i, row in enumerate(rows) if len(row) != width]  # fmt: skip
-            blank = {i for i in odd if not rows[i]}  # empty lines: no record at all
+            blank = [i for i in odd if not rows[i]]  # empty lines: no record at all
         else:
-            odd = [] if None not in rows else [i for i, row in enumerate(rows) if row is None]
-            blank = set()
-        suspect = set(odd)
-        whole = [rows[i] for i in range(len(rows)) if i not in suspect] if odd else rows
-        at = None if not odd else [i for i in range(len(rows)) if i not in suspect]
+            odd = [] if None not in rows else _indices_of(rows, None)
+            blank = []
+        whole, at = rows, None  # the rows of the table's width, and where they are
+        if odd:
+            mask = _mask(count, odd)
+            whole, at = list(compress(rows, mask)), list(compress(range(count), mask))
+        columns = list(zip(*whole))  # noqa: B905 - all of the table's width
+        if chunk.order is not None and columns:
+            columns = [columns[i] for i in chunk.order]
+            whole = rows = None  # made again from the columns, in table order
+        texts = source == "csv"  # every value is text: no type to check
+        suspect: dict[int, list | None] = dict.fromkeys(odd)  # row: its failing columns
         if not self.fast:
-            suspect.update(range(len(rows)))
-        elif whole:
-            for values, kind, allowed in zip(zip(*whole), self.kinds, self.allowed):  # noqa: B905
-                for k in _failing(values, kind, allowed):
-                    suspect.add(k if at is None else at[k])
+            suspect.update(dict.fromkeys(range(count)))
+        else:
+            for c, values in enumerate(columns):
+                for k in _failing(values, self.kinds[c], self.allowed[c], texts):
+                    cells = suspect.setdefault(k if at is None else at[k], [])
+                    if cells is not None:
+                        cells.append(c)
         positions = chunk.positions()
-        received = len(rows) - len(blank) + len(chunk.rejects)
-        checked = Checked(received, [], positions, None, rejects=chunk.rejects)
+        checked = Checked(count - len(blank) + len(chunk.rejects), [], positions, None,
+                          rejects=list(chunk.rejects))  # fmt: skip
+        for i in blank:
+            del suspect[i]
+        for i in sorted(suspect):
+            outcome = self._decide(chunk, i, source, positions[i], suspect[i])
+            (checked.rejects if type(outcome) is Rejected else checked.typed).append(outcome)
+        for i in blank:
+            suspect[i] = None
+        copied = [_as_copy_text(values, kind, texts)
+                  for values, kind in zip(columns, self.kinds, strict=False)]  # fmt: skip
+        if whole is None or any(map(operator.is_not, copied, columns)):
+            whole = list(zip(*copied))  # noqa: B905 - one value a row in each
+            if odd:  # the rows of the table's width, made again: put back where they were
+                rows = [None] * count
+                for i, row in zip(at, whole, strict=True):
+                    rows[i] = row
+            else:
+                rows = whole
         if suspect:
-            for i in sorted(suspect - blank):
-                outcome = self._decide(chunk, i, source, positions[i])
-                (checked.rejects if type(outcome) is Rejected else checked.typed).append(outcome)
-            checked.kept = [i for i in range(len(rows)) if i not in suspect]
-            mask = [i not in suspect for i in range(len(rows))]
+            mask = _mask(count, suspect)
+            checked.kept = list(compress(range(count), mask))
             checked.positions = list(compress(positions, mask))
-            whole = list(compress(rows, mask))
-        if whole:
-            columns = zip(*whole)  # noqa: B905 - every row has the table's width here
-            checked.columns = list(map(_as_copy_text, columns, self.kinds))
+            checked.rows = list(compress(rows, mask))
+        else:
+            checked.rows = rows
         return checked
 
     # -- the schema, for every row the fast check does not vouch for ------------------------
 
-    def _decide(self, chunk: Chunk, index: int, source: str, position: int):
-        """(position, index, values) for a valid row, else its Rejected with every problem."""
+    def _decide(self, chunk: Chunk, index: int, source: str, position: int, cells):
+        """(position, index, values) for a valid row, else its Rejected with every problem.
+        cells: the columns the fast check failed in a CSV row (None: all to be checked)."""
         errors: list[tuple] = []
         values: list = []
         row = chunk.rows[index]
@@ -144,8 +168,11 @@ class RowCheck:
                 expected = f"{len(self.columns)} fields ({','.join(self.columns)})"
                 errors.append((None, code, f"Expected {expected}, got {len(row)}."))
             else:
-                for column, value in zip(self.columns, row, strict=True):
-                    values.append(self._csv_field(column, value, errors))
+                if chunk.order is not None:
+                    row = [row[i] for i in chunk.order]
+                values = list(row)  # the cells the fast check passed are COPY text as they are
+                for c in range(len(row)) if cells is None else cells:
+                    values[c] = self._csv_field(self.columns[c], row[c], errors)
         else:
             values = self._json_fields(chunk.objects[index], errors)
         if errors:
@@ -180,6 +207,8 @@ class RowCheck:
     def _value(self, column: str, value, errors: list):
         """A field's value as loaded by the schema (asked once per distinct value), with
         the reference checked where the parents are known."""
+        if _value_passes(value, self._kind_of[column], self.parents.get(column)):
+            return value  # as COPY text, PostgreSQL reads it as the schema's value
         try:
             loaded, problems = self._cached_field(column, value)
         except TypeError:  # a value that cannot be a cache key (a JSON list or object)
@@ -202,20 +231,29 @@ class RowCheck:
         return loaded[column], ()
 
 
+def _mask(count: int, left_out) -> list[bool]:
+    """True for each index of range(count) not in left_out."""
+    mask = [True] * count
+    for i in left_out:
+        mask[i] = False
+    return mask
+
+
 def _unknown_fields(names: list) -> str:
     shown = ", ".join(repr(printable(str(name))[:40]) for name in names[:5])
     more = f" and {len(names) - 5} more" if len(names) > 5 else ""
     return f"Unknown fields: {shown}{more}."
 
 
-def _failing(values: tuple, kind, allowed) -> list[int]:
-    """The indices of a column's values that the fast check does not vouch for."""
-    if _column_passes(values, kind, allowed):
-        return []
-    if set(map(type, values)) == {str} and "" in values:  # the common defect: empty fields
+def _failing(values: tuple, kind, allowed, texts: bool) -> list[int]:
+    """The indices of a column's values that the fast check does not vouch for (texts: the
+    values are all text, as CSV values are)."""
+    if "" in values and (texts or set(map(type, values)) == {str}):  # the common defect
         empties = _indices_of(values, "")
-        if _column_passes(tuple(filter(None, values)), kind, allowed):
+        if _column_passes(tuple(filter(None, values)), kind, allowed, texts=True, filled=True):
             return empties
+    elif _column_passes(values, kind, allowed, texts=texts, filled=texts):
+        return []
     flags = [_value_passes(value, kind, allowed) for value in values]
     return _indices_of(flags, False)
 
@@ -231,28 +269,28 @@ def _indices_of(values, item) -> list[int]:
         return found
 
 
-def _column_passes(values: tuple, kind, allowed) -> bool:
-    """A whole column passes the fast rules (each value would pass _value_passes)."""
+def _column_passes(values: tuple, kind, allowed, *, texts: bool, filled: bool) -> bool:
+    """A whole column passes the fast rules (each value would pass _value_passes). texts:
+    all values are text; filled: none is empty."""
     if not values:
         return True
-    types = set(map(type, values))
+    types = {str} if texts else set(map(type, values))
     if kind is Int32:
-        if types == {str}:
+        if allowed is not None:  # the parents' ids, as integers and their plain text
+            return (types == {str} or types == {int}) and allowed.issuperset(values)
+        if types == {str}:  # plain digits: no sign, no leading zero (the least starts 1-9)
             digits = "".join(values)
-            lengths = set(map(len, values))
-            ok = (digits.isascii() and digits.isdigit() and min(lengths) > 0 and max(lengths) < 10
-                  and "\n0" not in "\n" + "\n".join(values))  # fmt: skip
-        elif types == {int}:  # not bool, not float
-            ok = min(values) > 0 and max(values) <= INT32_MAX
-        else:
-            return False
-        return ok and (allowed is None or allowed.issuperset(values))
+            return (digits.isdigit() and digits.isascii() and min(values)[:1] not in ("", "0")
+                    and max(map(len, values)) < 10)  # fmt: skip
+        return types == {int} and min(values) > 0 and max(values) <= INT32_MAX  # not bool
     if types != {str}:
         return False
     if kind is Text:
-        return (min(map(len, values)) > 0 and max(map(len, values)) <= TEXT_MAX_LENGTH
-                and not any(map(str.isspace, values))
-                and _UNSTORABLE.search("".join(values)) is None)  # fmt: skip
+        text = "".join(values)
+        storable = "\x00" not in text if text.isascii() else _UNSTORABLE.search(text) is None
+        return (storable and (filled or "" not in values)
+                and max(map(len, values)) <= TEXT_MAX_LENGTH
+                and not any(map(str.isspace, values)))  # fmt: skip
     lines = "\n".join(values)  # one instant a line, if no value holds a line break itself
     return lines.count("\n") == len(values) - 1 and _INSTANT_LINES.fullmatch(lines) is not None
 
@@ -275,14 +313,14 @@ def _value_passes(value, kind, allowed) -> bool:
     return _ONE_INSTANT.fullmatch(value) is not None
 
 
-def _as_copy_text(values: tuple, kind) -> tuple:
+def _as_copy_text(values: tuple, kind, texts: bool) -> tuple:
     """A checked column's values as fields of COPY's text format."""
     if kind is Int32:
         return values if set(map(type, values)) == {str} else tuple(map(str, values))
     if kind is Text:
-        joined = "\x00".join(values)  # checked text holds no NUL
-        if _COPY_SPECIAL.search(joined):
-            escaped = (joined.replace("\\", "\\\\").replace("\t", "\\t")
-                       .replace("\n", "\\n").replace("\r", "\\r"))  # fmt: skip
-            return tuple(escaped.split("\x00"))
+        if not texts:  # JSON: rows the check refused may hold other values
+            return tuple(copy_escaped(v) if type(v) is str else v for v in values)
+        text = "".join(values)
+        if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+            return tuple(map(copy_escaped, values))
     return values

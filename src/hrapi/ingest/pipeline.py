@@ -37,12 +37,10 @@ FOLD_AFTER_ROWS = 50_000  # hires a process writes between folds of the logged h
 INGEST_STEPS = (
     "tune_session", "create_stage", "copy_stage", "copy_rejects", "lock_load",
     "rejects_without_raw", "fill_reject_raws", "analyze_stage", "lock_target",
-    "lock_target_exclusive", "lock_parents", "may_skip_key_checks", "skip_key_checks",
+    "lock_target_writes", "lock_parents", "may_skip_key_checks", "skip_key_checks",
     "check_keys_per_row", "reject_duplicates", "reject_missing_references", "insert_new",
     "drop_unchanged", "reject_conflicts", "update_conflicts", "target_is_empty", "parent_ids",
-    "copy_hire_counts", "pause_hire_counts", "resume_hire_counts", "copy_target", "copy_batch",
-    "allow_parallel", "count_loaded_hires", "disallow_parallel", "fold_hire_counts_lock",
-    "fold_hire_counts", "drop_primary_key", "add_primary_key",
+    "copy_target", "copy_batch", "fold_hire_counts_lock", "fold_hire_counts",
 )  # fmt: skip
 LOAD_QUERIES = (
     "create_load", "complete_load", "fail_load", "fail_orphaned_loads", "list_rejects",

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+
+import orjson
 from typing import NamedTuple
 
 from hrapi.ingest.row_schemas import NOT_UTF8
@@ -42,6 +44,8 @@ def printable(raw: str) -> str:
     """Text as PostgreSQL can store it: undecodable bytes as \\xNN, other lone surrogates
     (from JSON escapes) as \\uNNNN, NUL as \\x00; at most RAW_KEEP characters."""
     raw = raw[:RAW_KEEP]
+    if raw.isascii() and "\x00" not in raw:
+        return raw
     if NOT_UTF8.search(raw):
         raw = NOT_UTF8.sub(_escaped_surrogate, raw)
     if "\x00" in raw:
@@ -77,7 +81,7 @@ class RejectSpool:
         errors = [{"field": f, "code": c, "message": m} for f, c, m in reject.errors]
         self._file.write(
             f"{self._prefix}{reject.position}\t{copy_escaped(reject.raw)}\t"
-            f"{copy_escaped(json.dumps(reject.reasons))}\t{copy_escaped(json.dumps(errors))}\n"
+            f"{copy_escaped(_json(reject.reasons))}\t{copy_escaped(_json(errors))}\n"
         )
         self.count += 1
 
@@ -103,9 +107,19 @@ class RejectSpool:
         self.close()
 
 
+def _json(value) -> str:
+    """JSON text of reasons and errors (orjson; the json module for text it refuses)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 _COPY_SPECIAL = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def copy_escaped(value: str) -> str:
     """A value as a field of COPY's text format."""
-    return value.translate(_COPY_SPECIAL)
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_SPECIAL)
+    return value

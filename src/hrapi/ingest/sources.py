@@ -52,9 +52,10 @@ class CsvOptions:
 class Chunk:
     """Consecutive records of an input, with what their rejects need.
 
-    `rows` hold each record's values in table column order: CSV rows are lists of texts (a
-    record of another width stays as read, to be rejected for it), JSON rows tuples of decoded
-    values, or None for a row that is not an object with exactly the table's fields (the
+    `rows` hold each record's values: CSV rows are lists of texts in the file's column order
+    (`order` says where each table column is, when a header named them in another order),
+    JSON rows tuples of decoded values in table column order, or None for a row that is not
+    an object with exactly the table's fields (the
     objects as received are in `objects`). `first` is the position of the first record (CSV
     line, 1-based; JSON index, 0-based). CSV `lines` are the records' raw lines, one each
     unless `spans` says how many each took. `rejects` are records the source could not read.
@@ -66,6 +67,7 @@ class Chunk:
     spans: list[int] | None = None
     objects: list | None = None
     rejects: list[Rejected] = field(default_factory=list)
+    order: list[int] | None = None  # where each table column is in a CSV record, if not in turn
 
     def positions(self) -> list[int]:
         if self.spans is None:
@@ -169,8 +171,7 @@ class _CsvReader:
                 (None, "source-error", f"Unreadable CSV: {error} (an unbalanced quote?)"),
             )))  # fmt: skip
             chunk.lines = lines[:used]
-        if self.order is not None:
-            chunk.rows = _reordered(rows, self.order)
+        chunk.order = self.order
         return chunk, error is not None or len(rows) == size
 
     def _header(self, chunk: Chunk) -> None:
@@ -202,21 +203,12 @@ class _CsvReader:
         )
         chunk.spans = None if chunk.spans is None else chunk.spans[1:]
         if names != list(columns):
-            self.order = [names.index(c) for c in columns]
-            chunk.rows = _reordered(chunk.rows, self.order)
+            self.order = chunk.order = [names.index(c) for c in columns]
 
 
 def _looks_like_header(names: list[str], columns: tuple[str, ...]) -> bool:
     """header=auto: the first record names at least one column and holds no number."""
     return any(n in columns for n in names) and not any(n.isdigit() for n in names)
-
-
-def _reordered(rows: list, order: list[int]) -> list:
-    """Records in table column order (a record of another width stays as it is, to be
-    rejected for its width)."""
-    width = len(order)
-    pick = [*order]
-    return [[row[i] for i in pick] if len(row) == width else row for row in rows]
 
 
 def _span(row: list[str]) -> int:

@@ -1,9 +1,8 @@
 """Load strategies: how checked rows get into their table, inside the load's transaction.
 
-- `into_empty_table`: a CSV into an empty hired_employees (the migration's first load). The
-  table is locked, its primary key dropped and built once at the end, the hire_counts insert
-  trigger paused and the hires counted in one parallel pass; rows stream from the check into
-  COPY.
+- `into_empty_table`: a CSV into an empty hired_employees (the migration's first load), the
+  table locked against other writers; rows stream from the check into COPY, sent by a writer
+  thread while the next rows are read.
 - `batch_directly`: a JSON batch of hires, one COPY straight into the table (row by row, see
   sql/ingest/copy_batch.sql), counted by the trigger; batches go side by side, the primary
   key arbitrating their ids.
@@ -29,6 +28,7 @@ import psycopg
 from psycopg import sql
 
 from hrapi.ingest.check import PARENTS_MAX, Checked, RowCheck
+from hrapi.ingest.copy_writer import CopyWriter
 from hrapi.ingest.rejects import RejectSpool
 from hrapi.ingest.report import LoadReport
 from hrapi.ingest.sources import Chunk
@@ -102,30 +102,31 @@ class LoadSession:
 def into_empty_table(session: LoadSession, table: Table, chunks, report: LoadReport,
                      spool: RejectSpool, *, encoding: str) -> bool:  # fmt: skip
     """Load a CSV straight into an empty table: True if done, False (nothing read) if the
-    table is not empty or its parents are too many. Raises UniqueViolation on a repeated id."""
+    table is not empty or its parents are too many. Raises UniqueViolation on a repeated id.
+
+    The checked rows go to COPY from a writer thread (copy_writer), so that PostgreSQL
+    inserts them, and its hire_counts trigger counts each statement's rows, while the next
+    rows are read and checked."""
     if not session.together("lock_target", "target_is_empty").fetchone()[0]:
         return False  # asked before locking, so that other loads' inserts do not wait
-    if not session.together("lock_target_exclusive", "target_is_empty").fetchone()[0]:
+    if not session.together("lock_target_writes", "target_is_empty").fetchone()[0]:
         return False  # a writer that is not a load came first
     parents = session.parents()
     if parents is None:
         return False
     check = RowCheck(table, parents, encoding)
-    session.together("drop_primary_key", "pause_hire_counts", "skip_key_checks")
-    with session.conn.cursor().copy(session.steps["copy_target"]) as copy:
+    session.run("skip_key_checks")
+    writer = CopyWriter(session.conn, session.steps["copy_target"])
+    try:
         for chunk in chunks:
             checked = check.chunk(chunk, "csv")
             report.received += checked.received
-            copy.write(checked.copy_text())
-            for _, _, values in checked.typed:
-                copy.write_row(values)
+            writer.put(checked.copy_text(), [values for _, _, values in checked.typed],
+                       checked.plain + len(checked.typed))  # fmt: skip
             spool.extend(checked.rejects)
-    session.together("check_keys_per_row", "add_primary_key")
-    counted = session.together("allow_parallel", "count_loaded_hires")
-    with session.conn.cursor().copy(session.steps["copy_hire_counts"]) as copy:
-        for counts in counted:  # the result is in the driver already: a row at a time
-            copy.write_row(counts)
-    session.together("disallow_parallel", "resume_hire_counts")
+    finally:
+        writer.close()
+    session.run("check_keys_per_row")
     report.rejected = session.store_rejects(spool)
     report.inserted = report.received - report.rejected
     return True
@@ -268,7 +269,7 @@ def _staged_text(chunk: Chunk, checked: Checked, source: str) -> str:
             lines = "\x00".join(map(chunk.raw, kept))
         raws = (lines.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
                 .replace("\r", "\\r").split("\x00"))  # fmt: skip
-    columns = [map(str, checked.positions), raws, *checked.columns]
+    columns = [map(str, checked.positions), raws, *zip(*checked.rows)]  # noqa: B905
     return "\n".join(map("\t".join, zip(*columns))) + "\n"  # noqa: B905 - all of one length
 
 
