@@ -277,7 +277,7 @@ def _column_passes(values: tuple, kind, allowed, *, texts: bool, filled: bool) -
     types = {str} if texts else set(map(type, values))
     if kind is Int32:
         if allowed is not None:  # the parents' ids, as integers and their plain text
-            return (types == {str} or types == {int}) and allowed.issuperset(values)
+            return types in ({str}, {int}) and allowed.issuperset(values)
         if types == {str}:  # plain digits: no sign, no leading zero (the least starts 1-9)
             digits = "".join(values)
             return (digits.isdigit() and digits.isascii() and min(values)[:1] not in ("", "0")

@@ -63,7 +63,7 @@ class CopyWriter:
                         for values in typed:
                             copy.write_row(values)
                         rows += count
-        except BaseException as exc:  # noqa: BLE001 - handed to the reader by close()
+        except BaseException as exc:
             self._error = exc
             while True:  # unblock a reader waiting to put
                 try:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from typing import NamedTuple
 
 import orjson
-from typing import NamedTuple
 
 from hrapi.ingest.row_schemas import NOT_UTF8
 
