@@ -39,8 +39,9 @@ INGEST_STEPS = (
     "rejects_without_raw", "fill_reject_raws", "analyze_stage", "lock_target",
     "lock_target_writes", "lock_parents", "may_skip_key_checks", "skip_key_checks",
     "check_keys_per_row", "reject_duplicates", "reject_missing_references", "insert_new",
-    "drop_unchanged", "reject_conflicts", "update_conflicts", "target_is_empty", "parent_ids",
+    "drop_unchanged", "reject_conflicts", "update_conflicts", "parent_ids",
     "copy_target", "copy_batch", "fold_hire_counts_lock", "fold_hire_counts",
+    "stage_overlaps_target",
 )  # fmt: skip
 LOAD_QUERIES = (
     "create_load", "complete_load", "fail_load", "fail_orphaned_loads", "list_rejects",
@@ -111,7 +112,7 @@ class Ingestor:
             try:
                 with session.conn.transaction(), RejectSpool(report.load_id) as spool:
                     if data.source == "csv":
-                        done = strategies.into_empty_table(session, table, chunks, report, spool,
+                        done = strategies.into_table(session, table, chunks, report, spool,
                                                            encoding=encoding)  # fmt: skip
                     else:
                         done = strategies.batch_directly(session, table, next(chunks), report,

@@ -1,8 +1,8 @@
 """Load strategies: how checked rows get into their table, inside the load's transaction.
 
-- `into_empty_table`: a CSV into an empty hired_employees (the migration's first load), the
-  table locked against other writers; rows stream from the check into COPY, sent by a writer
-  thread while the next rows are read.
+- `into_table`: a CSV of hires whose ids are all new (the migration's first load, and its
+  later files), the table locked against other writers; rows stream from the check into
+  COPY, sent by a writer thread while the next rows are read.
 - `batch_directly`: a JSON batch of hires, one COPY straight into the table (row by row, see
   sql/ingest/copy_batch.sql), counted by the trigger; batches go side by side, the primary
   key arbitrating their ids.
@@ -99,18 +99,17 @@ class LoadSession:
         return spool.count
 
 
-def into_empty_table(session: LoadSession, table: Table, chunks, report: LoadReport,
-                     spool: RejectSpool, *, encoding: str) -> bool:  # fmt: skip
-    """Load a CSV straight into an empty table: True if done, False (nothing read) if the
-    table is not empty or its parents are too many. Raises UniqueViolation on a repeated id.
+def into_table(session: LoadSession, table: Table, chunks, report: LoadReport,
+               spool: RejectSpool, *, encoding: str) -> bool:  # fmt: skip
+    """Load a CSV straight into its table, hoping every id is new (the first load of an
+    empty table; a later file of new ids): True if done, False (nothing read) if the parents
+    are too many. Raises UniqueViolation at the first id that repeats or is stored already
+    (within the first COPY statement for a file loaded again).
 
     The checked rows go to COPY from a writer thread (copy_writer), so that PostgreSQL
     inserts them, and its hire_counts trigger counts each statement's rows, while the next
     rows are read and checked."""
-    if not session.together("lock_target", "target_is_empty").fetchone()[0]:
-        return False  # asked before locking, so that other loads' inserts do not wait
-    if not session.together("lock_target_writes", "target_is_empty").fetchone()[0]:
-        return False  # a writer that is not a load came first
+    session.together("lock_target", "lock_target_writes")
     parents = session.parents()
     if parents is None:
         return False
@@ -222,21 +221,29 @@ class _Merge:
         with self.session.keys_skipped(not self.refs_in_sql):  # references checked already
             return self.step("insert_new")
 
+    def _hopes_new(self, staged: int) -> bool:
+        """Whether to insert the staged rows at once, hoping every id is new: small loads,
+        and loads whose ids lie beyond the stored ones (stage_overlaps_target.sql)."""
+        return staged < LARGE_LOAD_ROWS or not self.session.run(
+            "stage_overlaps_target").fetchone()[0]  # fmt: skip
+
     def run(self, report: LoadReport, staged: int, analyzed: bool, checked_out: int) -> None:
         self.step("lock_target")
-        report.rejected = self.step("reject_duplicates")
-        if self.refs_in_sql:
-            report.rejected += self.step("reject_missing_references")
-        staged -= report.rejected
-        report.rejected += checked_out
         report.unchanged = report.updated = report.inserted = 0
-        if staged < LARGE_LOAD_ROWS:  # small loads hope their ids are new
+        report.rejected = self.step("reject_missing_references") if self.refs_in_sql else 0
+        staged -= report.rejected
+        if staged and self._hopes_new(staged):
             try:
                 with self.session.conn.transaction():
                     report.inserted = self.insert_new()
                 staged = 0
             except psycopg.errors.UniqueViolation:
-                pass  # some ids are stored already: handle them first
+                pass  # an id repeats, or is stored already: those rows are handled first
+        if staged:
+            repeated = self.step("reject_duplicates")
+            report.rejected += repeated
+            staged -= repeated
+        report.rejected += checked_out
         if staged:
             if not analyzed:
                 self.step("analyze_stage")
