@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from flask import current_app
+import csv
+import json
+
+from flask import Response, current_app, stream_with_context
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
 from hrapi.api_schemas import MAX_PAGE, RejectSchema, document_errors
 from hrapi.formats import csv_also, csv_response, wants_csv
+from hrapi.ingest.rejects import reason
+from hrapi.ingest.sources import DELIMITERS
 from hrapi.json_body import Blueprint
 
 blp = Blueprint("loads", __name__, url_prefix="/api/v1", description="Load history and rejects")
@@ -16,6 +21,7 @@ blp = Blueprint("loads", __name__, url_prefix="/api/v1", description="Load histo
 LOAD_FIELDS = (
     "id", "table_name", "source", "filename", "on_conflict", "status", "received", "inserted",
     "updated", "unchanged", "rejected", "error", "started_at", "finished_at", "duration_ms",
+    "options",
 )  # fmt: skip
 
 
@@ -25,7 +31,9 @@ class LoadSchema(Schema):
     source = fields.String()
     filename = fields.String(allow_none=True)
     on_conflict = fields.String()
-    status = fields.String(metadata={"description": "running, completed or failed"})
+    status = fields.String(
+        metadata={"description": "running, completed, failed, dry_run or aborted"}
+    )
     received = fields.Integer()
     inserted = fields.Integer()
     updated = fields.Integer()
@@ -35,6 +43,9 @@ class LoadSchema(Schema):
     started_at = fields.DateTime()
     finished_at = fields.DateTime(allow_none=True)
     duration_ms = fields.Integer(allow_none=True)
+    options = fields.Dict(
+        metadata={"description": "what it ran with: CSV dialect, dry_run, reject limits"}
+    )
 
 
 class LoadsPageSchema(Schema):
@@ -59,6 +70,32 @@ class RejectsPageArgs(Schema):
     )
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_PAGE))
     format = fields.String(validate=validate.OneOf(["json", "csv"]))
+
+
+class ReportErrorSchema(Schema):
+    type = fields.String(metadata={"example": "missing-cell"})
+    rowNumber = fields.Integer()
+    fieldName = fields.String(allow_none=True)
+    message = fields.String()
+    cells = fields.List(fields.Raw(), allow_none=True)
+
+
+class ReportStatsSchema(Schema):
+    errors = fields.Integer()
+    rows = fields.Integer()
+
+
+class ReportTaskSchema(Schema):
+    name = fields.String()
+    valid = fields.Boolean()
+    stats = fields.Nested(ReportStatsSchema)
+    errors = fields.List(fields.Nested(ReportErrorSchema))
+
+
+class ValidationReportSchema(Schema):
+    valid = fields.Boolean()
+    stats = fields.Nested(ReportStatsSchema)
+    tasks = fields.List(fields.Nested(ReportTaskSchema))
 
 
 class RejectsPageSchema(Schema):
@@ -139,3 +176,58 @@ class LoadRejects(MethodView):
         ]
         next_after = records[-1][0] if len(records) == args["limit"] else None
         return {"load_id": load_id, "rejects": rejects, "next_after": next_after}
+
+
+@blp.route("/loads/<int:load_id>/report")
+class LoadValidationReport(MethodView):
+    @blp.response(200, ValidationReportSchema)
+    @document_errors(blp, 404, 503, e404="No such load")
+    def get(self, load_id):
+        """A load's validation report in the Frictionless standard's shape, every reject in it.
+
+        `{"valid", "stats": {"errors", "rows"}, "tasks": [{"name", "valid", "stats",
+        "errors": [{"type", "rowNumber", "fieldName", "message", "cells"}]}]}`: one error per
+        problem of a rejected row, `type` its code, `rowNumber` its CSV line (or JSON index +
+        1), `cells` the row's values where its raw text can be read. Streamed.
+        """
+        with _database().connection() as conn:
+            load = _load_or_404(conn, load_id)
+            errors = conn.execute(_queries()["count_errors"], {"load_id": load_id}).fetchone()[0]
+        return Response(stream_with_context(_report(load, errors)), mimetype="application/json")
+
+
+def _report(load: dict, errors: int):
+    """The report's JSON text, a piece at a time (the rejects read with a server-side cursor)."""
+    valid = load["rejected"] == 0 and load["status"] in ("completed", "dry_run")
+    stats = json.dumps({"errors": errors, "rows": load["received"]})
+    yield (f'{{"valid": {json.dumps(valid)}, "stats": {stats}, "tasks": [{{"name": '
+           f'{json.dumps(load["table_name"])}, "valid": {json.dumps(valid)}, "stats": {stats}, '
+           f'"errors": [')  # fmt: skip
+    delimiter = DELIMITERS.get((load["options"] or {}).get("delimiter", ","), ",")
+    offset = 0 if load["source"] == "csv" else 1
+    first = True
+    with _database().connection() as conn, conn.transaction():
+        cursor = conn.cursor(name=f"hrapi_report_{load['id']}")
+        cursor.itersize = 2000
+        cursor.execute(_queries()["report_rejects"], {"load_id": load["id"]})
+        for line, raw, problems in cursor:
+            cells = _cells(raw, load["source"], delimiter)
+            for problem in problems:
+                entry = {"type": problem["code"], "rowNumber": line + offset,
+                         "fieldName": problem["field"],
+                         "message": reason(problem["field"], problem["message"]),
+                         "cells": cells}  # fmt: skip
+                yield ("" if first else ",") + json.dumps(entry)
+                first = False
+    yield "]}]}"
+
+
+def _cells(raw: str, source: str, delimiter: str) -> list | None:
+    """A rejected row's values from its raw text, where it can be read."""
+    try:
+        if source == "csv":
+            return next(csv.reader([raw], delimiter=delimiter), [])
+        row = json.loads(raw)
+    except (csv.Error, ValueError):
+        return None
+    return list(row.values()) if isinstance(row, dict) else None

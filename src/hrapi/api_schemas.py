@@ -6,6 +6,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from hrapi.ingest.row_schemas import INT32_MAX
 from hrapi.ingest.sources import DELIMITERS, ENCODINGS, HEADER_MODES, CsvOptions
+from hrapi.ingest.strategies import Limits
 
 MAX_BATCH_ROWS = 1000
 MAX_PAGE = 1000
@@ -47,6 +48,33 @@ class LoadArgs(Schema):
             "reject it as a conflict (default) or update the stored row."
         },
     )
+    dry_run = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Check everything a load checks (references and stored ids too) "
+            "and answer the same report with status dry_run; the tables do not change."
+        },
+    )
+    max_rejects = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=0),
+        metadata={
+            "description": "Keep nothing if more rows than this are rejected (reading stops "
+            "soon after): 422 with the report, status aborted, rejects readable."
+        },
+    )
+    max_reject_ratio = fields.Float(
+        load_default=None,
+        validate=validate.Range(min=0, max=1),
+        metadata={
+            "description": "Keep nothing if a larger share of the rows than this (0 to 1) is "
+            "rejected: 422 with the report, status aborted, rejects readable."
+        },
+    )
+
+    def limits(self, args: dict) -> Limits:
+        return Limits(args["on_conflict"], args["dry_run"], args["max_rejects"],
+                      args["max_reject_ratio"])  # fmt: skip
 
 
 class CsvLoadArgs(LoadArgs):
@@ -131,7 +159,9 @@ class RejectSchema(Schema):
 class LoadReportSchema(Schema):
     load_id = fields.Integer()
     table = fields.String()
-    status = fields.String(metadata={"example": "completed"})
+    status = fields.String(
+        metadata={"example": "completed", "description": "completed, dry_run or aborted"}
+    )
     source = fields.String(metadata={"example": "csv"})
     received = fields.Integer()
     inserted = fields.Integer()

@@ -20,8 +20,9 @@ from hrapi.api_schemas import (
     RowsPageSchema,
     document_errors,
 )
+from hrapi.errors import error_body
 from hrapi.formats import csv_also, csv_response, wants_csv
-from hrapi.ingest import CsvInput, EmptyInput, Ingestor, JsonInput, SourceError
+from hrapi.ingest import CsvInput, EmptyInput, Ingestor, JsonInput, LoadAborted, SourceError
 from hrapi.ingest.row_schemas import ROW_SCHEMAS
 from hrapi.json_body import Blueprint
 from hrapi.tables import LOAD_ORDER, TABLES, Table
@@ -66,17 +67,43 @@ def table_or_404(name: str) -> Table:
     return table
 
 
-def _run_load(table: Table, data, **kwargs) -> dict:
+class Aborted(Exception):
+    """A load passed its reject limit: answered 422 with its report (and the reports of the
+    files a multi-file upload loaded before it)."""
+
+    def __init__(self, report: dict, earlier: list[dict] | None = None):
+        super().__init__(report["load_id"])
+        self.report = report
+        self.earlier = earlier or []
+
+
+def _run_load(table: Table, data, args: dict, filename: str | None = None) -> dict:
     try:
-        report = _ingestor().load(table, data, **kwargs)
+        report = _ingestor().load(table, data, filename=filename, limits=LOAD_ARGS.limits(args))
     except EmptyInput:
         abort(422, message=f"No rows to load into {table.name}: the input is empty.")
     except SourceError as exc:
         abort(422, message=str(exc))
+    except LoadAborted as exc:
+        request_log.note_load_id(exc.report.load_id)
+        raise Aborted(exc.report.as_dict()) from exc
     finally:
         data.close()
     request_log.note_load_id(report.load_id)
     return report.as_dict()
+
+
+@blp.errorhandler(Aborted)
+def load_aborted(exc: Aborted):
+    report = exc.report
+    body = error_body(422, f"Load {report['load_id']} rejected {report['rejected']} of the "
+                           f"{report['received']} rows it read, more than max_rejects or "
+                           "max_reject_ratio allows: nothing of it was kept (its rejects are at "
+                           f"/api/v1/loads/{report['load_id']}/rejects).")  # fmt: skip
+    body["report"] = report
+    if exc.earlier:
+        body["reports"] = exc.earlier
+    return body, 422
 
 
 class _WholeBody(io.RawIOBase):
@@ -133,7 +160,7 @@ class TableUpload(MethodView):
                 f"got {request.mimetype or 'no content type'}.",
             )
         data = CsvInput(stream, target, CSV_LOAD_ARGS.options(args))
-        return _run_load(target, data, filename=filename, on_conflict=args["on_conflict"])
+        return _run_load(target, data, args, filename)
 
 
 @blp.route("/uploads")
@@ -172,8 +199,10 @@ class MultiUpload(MethodView):
         for name in present:
             upload = request.files[name]
             data = CsvInput(upload.stream, TABLES[name], CSV_LOAD_ARGS.options(args))
-            reports.append(_run_load(TABLES[name], data, filename=upload.filename,
-                                     on_conflict=args["on_conflict"]))  # fmt: skip
+            try:
+                reports.append(_run_load(TABLES[name], data, args, upload.filename))
+            except Aborted as exc:
+                raise Aborted(exc.report, reports) from exc
         return {"reports": reports}
 
 
@@ -190,7 +219,7 @@ class TableBatch(MethodView):
         index and reasons and the rest are loaded, in one transaction.
         """
         target = table_or_404(table)
-        return _run_load(target, JsonInput(batch["rows"], target), **args)
+        return _run_load(target, JsonInput(batch["rows"], target), args)
 
 
 @blp.before_request

@@ -18,7 +18,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from hrapi import synthetic
 from hrapi.backups import BackupError
 from hrapi.db import apply_schema
-from hrapi.ingest import CsvInput, CsvOptions, EmptyInput, SourceError
+from hrapi.ingest import CsvInput, CsvOptions, EmptyInput, Limits, SourceError
 from hrapi.ingest.sources import DELIMITERS, ENCODINGS, HEADER_MODES
 from hrapi.tables import LOAD_ORDER, TABLES
 
@@ -74,7 +74,7 @@ def seed(directory: Path, on_conflict: str, delimiter: str, encoding: str, heade
             table = TABLES[name]
             data = CsvInput(_Progress(handle, progress.update), table, options)
             try:
-                report = ingestor.load(table, data, filename=str(path), on_conflict=on_conflict)
+                report = ingestor.load(table, data, filename=str(path), limits=Limits(on_conflict))
             except EmptyInput:
                 click.echo(f"{path}: empty, skipped")
                 continue

@@ -45,7 +45,6 @@ _INSTANT = (
 )
 _ONE_INSTANT = re.compile(_INSTANT)
 _INSTANT_LINES = re.compile(rf"(?:{_INSTANT}\n)*{_INSTANT}")
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL, lone surrogates: Text refuses them
 _ESCAPED_BYTES = re.compile("[\udc80-\udcff]")  # bytes the file's encoding could not decode
 PARENTS_MAX = 100_000  # more departments or jobs than this: references are checked in SQL
 
@@ -86,15 +85,11 @@ class RowCheck:
         self.table = table
         self.fast = fast
         self.columns = table.columns
-        schema_class = ROW_SCHEMAS[table.name]
-        schema = schema_class()
-        self.kinds = [type(schema.fields[c]) for c in table.columns]
+        self.kinds, self._field_schemas, self._cached_field = _field_checks(table.name)
         self.parents = parents or {}
         self.allowed = [self.parents.get(c) for c in table.columns]
         self._kind_of = dict(zip(table.columns, self.kinds, strict=True))
-        self._field_schemas = {c: schema_class(only=(c,)) for c in table.columns}
         self._not_decodable = f"Holds bytes that are not valid {encoding.upper()}."
-        self._cached_field = functools.lru_cache(maxsize=8192, typed=True)(self._field)
 
     # -- the fast check, a column at a time -------------------------------------------------
 
@@ -212,7 +207,7 @@ class RowCheck:
         try:
             loaded, problems = self._cached_field(column, value)
         except TypeError:  # a value that cannot be a cache key (a JSON list or object)
-            loaded, problems = self._field(column, value)
+            loaded, problems = _field(self._field_schemas, column, value)
         if problems:
             errors.extend(problems)
             return None
@@ -222,13 +217,27 @@ class RowCheck:
             errors.append((column, "foreign-key", f"{parent} {loaded} does not exist"))
         return loaded
 
-    def _field(self, column: str, value) -> tuple:
-        try:
-            loaded = self._field_schemas[column].load({column: value})
-        except ValidationError as error:
-            problems = tuple((f, code, message) for f, code, message in field_errors(error))
-            return None, problems
-        return loaded[column], ()
+
+@functools.cache
+def _field_checks(table_name: str) -> tuple:
+    """A table's field kinds, one schema per field, and the cached schema decision of one
+    value (a field's problems depend on its value alone): made once per process (building
+    Marshmallow schemas costs more than checking a batch)."""
+    schema_class = ROW_SCHEMAS[table_name]
+    schema = schema_class()
+    kinds = [type(schema.fields[c]) for c in schema.fields]
+    field_schemas = {c: schema_class(only=(c,)) for c in schema.fields}
+    decide = functools.lru_cache(maxsize=8192, typed=True)(functools.partial(_field, field_schemas))
+    return kinds, field_schemas, decide
+
+
+def _field(field_schemas: dict, column: str, value) -> tuple:
+    """(the schema's value, ()) or (None, problems) for one field's value."""
+    try:
+        loaded = field_schemas[column].load({column: value})
+    except ValidationError as error:
+        return None, tuple(field_errors(error))
+    return loaded[column], ()
 
 
 def _mask(count: int, left_out) -> list[bool]:
@@ -287,12 +296,24 @@ def _column_passes(values: tuple, kind, allowed, *, texts: bool, filled: bool) -
         return False
     if kind is Text:
         text = "".join(values)
-        storable = "\x00" not in text if text.isascii() else _UNSTORABLE.search(text) is None
-        return (storable and (filled or "" not in values)
+        return (_storable(text) and (filled or "" not in values)
                 and max(map(len, values)) <= TEXT_MAX_LENGTH
                 and not any(map(str.isspace, values)))  # fmt: skip
     lines = "\n".join(values)  # one instant a line, if no value holds a line break itself
     return lines.count("\n") == len(values) - 1 and _INSTANT_LINES.fullmatch(lines) is not None
+
+
+def _storable(text: str) -> bool:
+    """No NUL and no lone surrogate (which UTF-8 cannot encode: the test runs in C)."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _value_passes(value, kind, allowed) -> bool:
@@ -308,8 +329,7 @@ def _value_passes(value, kind, allowed) -> bool:
     if type(value) is not str:
         return False
     if kind is Text:
-        return (0 < len(value) <= TEXT_MAX_LENGTH and not value.isspace()
-                and _UNSTORABLE.search(value) is None)  # fmt: skip
+        return 0 < len(value) <= TEXT_MAX_LENGTH and not value.isspace() and _storable(value)
     return _ONE_INSTANT.fullmatch(value) is not None
 
 

@@ -22,17 +22,20 @@ import time
 from itertools import chain
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from hrapi.db import Database, DatabaseUnavailable
 from hrapi.ingest import strategies
 from hrapi.ingest.rejects import RejectSpool
 from hrapi.ingest.report import REPORT_REJECTS, LoadReport, log_report
 from hrapi.ingest.sources import CsvOptions
+from hrapi.ingest.strategies import Limits
 from hrapi.sql_files import compose_per_table, load_group
 from hrapi.tables import Table
 
 log = logging.getLogger(__name__)
 
+NO_LIMITS = Limits()
 FOLD_AFTER_ROWS = 50_000  # hires a process writes between folds of the logged hire counts
 INGEST_STEPS = (
     "tune_session", "create_stage", "copy_stage", "copy_rejects", "lock_load",
@@ -41,16 +44,24 @@ INGEST_STEPS = (
     "check_keys_per_row", "reject_duplicates", "reject_missing_references", "insert_new",
     "drop_unchanged", "reject_conflicts", "update_conflicts", "parent_ids",
     "copy_target", "copy_batch", "fold_hire_counts_lock", "fold_hire_counts",
-    "stage_overlaps_target",
+    "stage_overlaps_target", "count_stage", "count_conflicts",
 )  # fmt: skip
 LOAD_QUERIES = (
     "create_load", "complete_load", "fail_load", "fail_orphaned_loads", "list_rejects",
-    "get_load", "list_loads",
+    "get_load", "list_loads", "report_rejects", "count_errors",
 )  # fmt: skip
 
 
 class EmptyInput(ValueError):
     """The input holds no rows at all."""
+
+
+class LoadAborted(Exception):
+    """A load passed a reject limit: nothing of it was kept but its record and rejects."""
+
+    def __init__(self, report: LoadReport):
+        super().__init__(f"load {report.load_id} passed its reject limit")
+        self.report = report
 
 
 class Ingestor:
@@ -66,20 +77,24 @@ class Ingestor:
         self._written_since_fold = 0  # hires written by this process since it last folded
 
     def load(self, table: Table, data, *, filename: str | None = None,
-             on_conflict: str = "reject") -> LoadReport:  # fmt: skip
+             limits: Limits = NO_LIMITS) -> LoadReport:  # fmt: skip
         """Load an input (sources.CsvInput or JsonInput) into table in one transaction.
 
         Raises EmptyInput (before anything is recorded) when there are no rows,
-        sources.SourceError when the input cannot be read as asked, and DatabaseUnavailable
-        when the database goes away (nothing of the load is kept).
+        sources.SourceError when the input cannot be read as asked, LoadAborted when a reject
+        limit was passed, and DatabaseUnavailable when the database goes away (nothing of the
+        load is kept).
         """
         chunks = data.chunks()
         first = next(chunks, None)
         if first is None:
             raise EmptyInput("no rows to load")
         started = time.perf_counter()
+        options = {**vars(getattr(data, "options", CsvOptions())), **vars(limits)}
+        if data.source == "json":
+            options = vars(limits)
         load_fields = {"table": table.name, "source": data.source, "filename": filename,
-                       "on_conflict": on_conflict}  # fmt: skip
+                       "on_conflict": limits.on_conflict, "options": Jsonb(options)}  # fmt: skip
         report = LoadReport(load_id=0, table=table.name, status="running", source=data.source)
         with self.database.connection() as conn:
             may_skip = self._may_skip_key_checks(conn)
@@ -93,7 +108,7 @@ class Ingestor:
                                                      report.load_id)  # fmt: skip
                     session.run("tune_session")
                     self._run(session, table, data, chain([first], chunks), report,
-                              on_conflict=on_conflict)  # fmt: skip
+                              limits=limits)  # fmt: skip
                     self._finish(conn, report, started)
             except BaseException as exc:
                 report.duration_ms = _ms_since(started)
@@ -102,13 +117,16 @@ class Ingestor:
             if table.name == "hired_employees":
                 self._fold_hire_counts_now_and_then(conn, report.inserted + report.updated)
         log_report(report)
+        if report.status == "aborted":
+            raise LoadAborted(report)
         return report
 
     def _run(self, session, table: Table, data, chunks, report: LoadReport, *,
-             on_conflict: str) -> None:  # fmt: skip
+             limits: Limits) -> None:  # fmt: skip
         """The load's rows into the table by the strategy that fits (see the docstring)."""
         encoding = getattr(data, "options", CsvOptions()).encoding
-        if table.name in strategies.DIRECT_TABLES and session.may_skip:
+        direct = table.name in strategies.DIRECT_TABLES and not limits.careful
+        if direct and session.may_skip:
             try:
                 with session.conn.transaction(), RejectSpool(report.load_id) as spool:
                     if data.source == "csv":
@@ -128,12 +146,13 @@ class Ingestor:
         with RejectSpool(report.load_id) as spool:
             raw_of = data.raw_of if data.source == "json" else None
             strategies.through_staging(session, table, chunks, report, spool, source=data.source,
-                                       encoding=encoding, on_conflict=on_conflict,
+                                       encoding=encoding, limits=limits,
                                        raw_of=raw_of)  # fmt: skip
 
     def _finish(self, conn, report: LoadReport, started: float) -> None:
         """Complete the load's record (in its transaction) and list its first rejects."""
-        report.status = "completed"
+        if report.status == "running":
+            report.status = "completed"
         report.duration_ms = _ms_since(started)
         conn.execute(self.loads_sql["complete_load"], report.as_dict())
         if not report.rejected:

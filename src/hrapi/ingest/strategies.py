@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from itertools import repeat
 
 import psycopg
@@ -162,12 +163,37 @@ def batch_directly(session: LoadSession, table: Table, chunk: Chunk, report: Loa
     return True
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What a load may do: a dry run checks everything and keeps nothing but the report; a
+    load with more rejects than max_rejects (checked as rows arrive), or a larger share than
+    max_reject_ratio (checked before anything is written), keeps nothing but the report and
+    its rejects, as aborted."""
+
+    on_conflict: str = "reject"
+    dry_run: bool = False
+    max_rejects: int | None = None
+    max_reject_ratio: float | None = None
+
+    @property
+    def careful(self) -> bool:
+        """Whether every reject must be known before the table is written."""
+        return self.dry_run or self.max_rejects is not None or self.max_reject_ratio is not None
+
+    def passed(self, rejected: int, received: int) -> bool:
+        if self.max_rejects is not None and rejected > self.max_rejects:
+            return True
+        return (self.max_reject_ratio is not None and received > 0
+                and rejected / received > self.max_reject_ratio)  # fmt: skip
+
+
 def through_staging(session: LoadSession, table: Table, chunks, report: LoadReport,
-                    spool: RejectSpool, *, source: str, encoding: str, on_conflict: str,
+                    spool: RejectSpool, *, source: str, encoding: str, limits: Limits,
                     raw_of=None) -> None:  # fmt: skip
     """Load through the session's staging table and set-based SQL (see the module
-    docstring). raw_of(position) gives the raw text of a JSON row, which is staged without
-    it, for the rejects the set-based steps make."""
+    docstring), within the limits; report.status says how it ended (completed, dry_run,
+    aborted). raw_of(position) gives the raw text of a JSON row, which is staged without it,
+    for the rejects the set-based steps make."""
     hires = table.name == "hired_employees"
     session.run("create_stage")
     parents = session.parents() if hires else None
@@ -180,13 +206,19 @@ def through_staging(session: LoadSession, table: Table, chunks, report: LoadRepo
             for position, index, values in checked.typed:
                 copy.write_row((position, chunk.raw(index) if raw_of is None else None, *values))
             spool.extend(checked.rejects)
+            if limits.max_rejects is not None and spool.count > limits.max_rejects:
+                break  # reading stops: nothing of the load will be kept
     checked_out = session.store_rejects(spool)
+    if limits.max_rejects is not None and checked_out > limits.max_rejects:
+        report.status, report.rejected = "aborted", checked_out
+        report.inserted = report.updated = report.unchanged = 0
+        return
     staged = report.received - checked_out
     analyzed = staged >= LARGE_LOAD_ROWS
     if analyzed:
         session.run("analyze_stage")
     params = {"load_id": report.load_id, "position": "line" if source == "csv" else "index"}
-    merge = _Merge(session, params, hires and parents is None, on_conflict)
+    merge = _Merge(session, params, hires and parents is None, limits)
     for attempt in range(1, MERGE_ATTEMPTS + 1):
         try:
             with session.conn.transaction():  # a savepoint: a retry starts from the staged rows
@@ -208,14 +240,17 @@ def through_staging(session: LoadSession, table: Table, chunks, report: LoadRepo
 class _Merge:
     """The set-based steps that move staged rows into the table, filling the report."""
 
-    def __init__(self, session: LoadSession, params: dict, refs_in_sql: bool, on_conflict: str):
+    def __init__(self, session: LoadSession, params: dict, refs_in_sql: bool, limits: Limits):
         self.session = session
         self.params = params
         self.refs_in_sql = refs_in_sql
-        self.on_conflict = on_conflict
+        self.limits = limits
 
     def step(self, name: str) -> int:
         return self.session.run(name, self.params).rowcount
+
+    def count(self, name: str) -> int:
+        return self.session.run(name, self.params).fetchone()[0]
 
     def insert_new(self) -> int:
         with self.session.keys_skipped(not self.refs_in_sql):  # references checked already
@@ -224,8 +259,9 @@ class _Merge:
     def _hopes_new(self, staged: int) -> bool:
         """Whether to insert the staged rows at once, hoping every id is new: small loads,
         and loads whose ids lie beyond the stored ones (stage_overlaps_target.sql)."""
-        return staged < LARGE_LOAD_ROWS or not self.session.run(
-            "stage_overlaps_target").fetchone()[0]  # fmt: skip
+        if self.limits.careful:
+            return False  # every reject is to be known before anything is written
+        return staged < LARGE_LOAD_ROWS or not self.count("stage_overlaps_target")
 
     def run(self, report: LoadReport, staged: int, analyzed: bool, checked_out: int) -> None:
         self.step("lock_target")
@@ -248,15 +284,27 @@ class _Merge:
             if not analyzed:
                 self.step("analyze_stage")
             report.unchanged = self.step("drop_unchanged")
-            if self.on_conflict == "update":
-                report.updated = self.step("update_conflicts")
-            else:
+            update = self.limits.on_conflict == "update"
+            if not update:
                 report.rejected += self.step("reject_conflicts")
-            report.inserted = self.insert_new()
+            if self.limits.passed(report.rejected, report.received):
+                report.status = "aborted"
+                report.unchanged = 0
+                return
+            if self.limits.dry_run:
+                report.updated = self.count("count_conflicts") if update else 0
+                report.inserted = self.count("count_stage")
+            else:
+                report.updated = self.step("update_conflicts") if update else 0
+                report.inserted = self.insert_new()
+        elif self.limits.passed(report.rejected, report.received):
+            report.status, report.inserted = "aborted", 0
         accounted = report.inserted + report.updated + report.unchanged + report.rejected
-        if accounted != report.received:
+        if report.status != "aborted" and accounted != report.received:
             raise RuntimeError(f"load {report.load_id}: {report.received} rows in, "
                                f"{accounted} out")  # fmt: skip
+        if self.limits.dry_run and report.status != "aborted":
+            report.status = "dry_run"
 
 
 def _staged_text(chunk: Chunk, checked: Checked, source: str) -> str:

@@ -1,0 +1,121 @@
+"""CSV files as real exports write them: delimiters, encodings, headers, line ends, quoting,
+datetimes with offsets and fractions; correct rows, rejects and line numbers for each."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import assert_counts_add_up, load_parents, upload_csv
+
+ROWS = [
+    ("1", "Zoë Muñoz", "2021-03-04T05:06:07Z", "1", "1"),
+    ("2", "Smith, Jo", "2021-03-04T05:06:07+00:00", "2", "2"),
+    ("3", 'Say "hi"', "2021-12-31T23:30:00-05:00", "1", "2"),
+    ("4", "", "2021-03-04T05:06:07Z", "1", "1"),  # rejected: no name
+    ("5", "Renée", "2021-03-04T05:06:07.123456+02:00", "3", "3"),
+]
+STORED = {  # id: (name, datetime in UTC as PostgreSQL gives it back)
+    1: ("Zoë Muñoz", "2021-03-04 05:06:07+00"),
+    2: ("Smith, Jo", "2021-03-04 05:06:07+00"),
+    3: ('Say "hi"', "2022-01-01 04:30:00+00"),
+    5: ("Renée", "2021-03-04 03:06:07.123456+00"),
+}
+
+
+def write(rows, delimiter=",", end="\n", quote_all=False, header=None) -> str:
+    def cell(value: str) -> str:
+        if quote_all or any(c in value for c in (delimiter, '"', "\n", "\r")):
+            return '"' + value.replace('"', '""') + '"'
+        return value
+
+    lines = [delimiter.join(header)] if header else []
+    lines += [delimiter.join(map(cell, row)) for row in rows]
+    return end.join(lines) + end
+
+
+def stored(sql) -> dict:
+    rows = sql("SELECT id, name, (datetime AT TIME ZONE 'UTC')::text FROM hired_employees")
+    return {i: (name, when + "+00") for i, name, when in rows}
+
+
+DIALECTS = {
+    "comma LF": ({}, {}),
+    "CRLF": ({"end": "\r\n"}, {}),
+    "lone CR": ({"end": "\r"}, {}),
+    "all quoted": ({"quote_all": True, "end": "\r\n"}, {}),
+    "semicolon": ({"delimiter": ";"}, {"delimiter": ";"}),
+    "pipe": ({"delimiter": "|"}, {"delimiter": "|"}),
+    "tab": ({"delimiter": "\t"}, {"delimiter": "tab"}),
+}
+
+
+@pytest.mark.parametrize("dialect", list(DIALECTS))
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1", "cp1252", "utf-16"])
+def test_every_dialect_and_encoding_loads_the_same_rows(client, sql, dialect, encoding):
+    load_parents(client)
+    layout, params = DIALECTS[dialect]
+    body = write(ROWS, **layout).encode(encoding)
+    report = upload_csv(client, "hired_employees", body, encoding=encoding, **params).get_json()
+    assert_counts_add_up(report)
+    assert (report["inserted"], report["rejected"]) == (4, 1), report
+    assert report["rejects"][0]["line"] == 4
+    assert stored(sql) == STORED
+
+
+@pytest.mark.parametrize("header", ["auto", "true"])
+def test_a_header_maps_columns_by_name_in_any_order_and_case(client, sql, header):
+    load_parents(client)
+    order = ["JOB_ID", "Name", "id", "datetime", "department_id"]
+    at = [4, 1, 0, 2, 3]
+    rows = [tuple(row[i] for i in at) for row in ROWS]
+    text = "\ufeff" + write(rows, header=order)
+    report = upload_csv(client, "hired_employees", text, header=header).get_json()
+    assert (report["inserted"], report["rejected"]) == (4, 1), report
+    assert report["rejects"][0]["line"] == 5  # the header is line 1
+    assert stored(sql) == STORED
+
+
+def test_header_problems_are_422_naming_the_columns(client, sql):
+    bad = upload_csv(client, "departments", "id,dept,extra\n1,Sales,x\n")
+    assert bad.status_code == 422
+    message = bad.get_json()["message"]
+    assert "'dept'" in message and "'extra'" in message and "'department'" in message
+    assert upload_csv(client, "departments", "1,Sales\n", header="true").status_code == 422
+    as_data = upload_csv(client, "departments", "id,department\n1,Sales\n", header="false")
+    assert as_data.get_json()["rejected"] == 1  # "id" is not an integer
+    assert sql("SELECT id FROM departments") == [(1,)]
+    assert upload_csv(client, "departments", "1,Sales\n", header="maybe").status_code == 422
+
+
+def test_bytes_not_valid_in_the_encoding_are_rejected_per_line(client, sql):
+    cp1252 = b"1,Caf\xe9\n2,Bad \x81 byte\n3,Fine\n"  # 0x81 is undefined in cp1252
+    report = upload_csv(client, "departments", cp1252, encoding="cp1252").get_json()
+    assert (report["inserted"], report["rejected"]) == (2, 1)
+    assert report["rejects"][0]["line"] == 2
+    assert report["rejects"][0]["errors"][0]["code"] == "encoding-error"
+    assert "CP1252" in report["rejects"][0]["errors"][0]["message"]
+    assert sql("SELECT department FROM departments WHERE id = 1") == [("Café",)]
+    no_bom = "1,Sales\n".encode("utf-16-le")
+    response = upload_csv(client, "departments", no_bom, encoding="utf-16")
+    assert response.status_code == 422 and "byte order mark" in response.get_json()["message"]
+    assert upload_csv(client, "departments", b"1,x\n", encoding="ebcdic").status_code == 422
+
+
+def test_quoted_line_breaks_keep_line_numbers(client, sql):
+    text = '1,"two\nlines"\n2,\n3,"three\r\nmore\r\nlines"\n4,\n5,Last\n'
+    report = upload_csv(client, "departments", text).get_json()
+    assert [r["line"] for r in report["rejects"]] == [3, 7]
+    assert sql("SELECT id FROM departments ORDER BY id") == [(1,), (3,), (5,)]
+
+
+def test_seed_takes_the_csv_options(runner, sql, tmp_path):
+    (tmp_path / "departments.csv").write_text("id;department\n1;Sales\n", encoding="latin-1")
+    (tmp_path / "jobs.csv").write_text("id;job\n1;Clerk\n", encoding="latin-1")
+    (tmp_path / "hired_employees.csv").write_text(
+        "id;name;datetime;department_id;job_id\n1;José;2021-01-01T00:00:00-03:00;1;1\n",
+        encoding="latin-1",
+    )
+    result = runner.invoke(args=["seed", str(tmp_path), "--delimiter", ";", "--encoding",
+                                 "latin-1", "--header", "true"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert sql("SELECT name, datetime AT TIME ZONE 'UTC' FROM hired_employees")[0][0] == "José"
