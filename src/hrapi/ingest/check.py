@@ -28,6 +28,8 @@ from hrapi.ingest.row_schemas import (
     TEXT_MAX_LENGTH,
     Int32,
     Text,
+    UtcInstant,
+    code_of,
     field_errors,
 )
 from hrapi.ingest.sources import Chunk
@@ -44,6 +46,10 @@ _INSTANT = (
     r"(?:Z|[+-](?:0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00)"
 )
 _ONE_INSTANT = re.compile(_INSTANT)
+# The same without its zone: the schema refuses such a value as having none (a whole file of
+# them is a common export mistake: its rejects are worded without asking the schema per row).
+_NO_ZONE = re.compile(_INSTANT.rsplit("(?:Z|", 1)[0])
+_NO_ZONE_MESSAGE = UtcInstant.default_error_messages["no_zone"]
 _INSTANT_LINES = re.compile(rf"(?:{_INSTANT}\n)*{_INSTANT}")
 _ESCAPED_BYTES = re.compile("[\udc80-\udcff]")  # bytes the file's encoding could not decode
 PARENTS_MAX = 100_000  # more departments or jobs than this: references are checked in SQL
@@ -167,21 +173,21 @@ class RowCheck:
                     row = [row[i] for i in chunk.order]
                 values = list(row)  # the cells the fast check passed are COPY text as they are
                 for c in range(len(row)) if cells is None else cells:
-                    values[c] = self._csv_field(self.columns[c], row[c], errors)
+                    values[c] = self._csv_field(self.columns[c], row[c], errors, cells is None)
         else:
             values = self._json_fields(chunk.objects[index], errors)
         if errors:
             return Rejected(position, chunk.raw(index), tuple(errors))
         return (position, index, tuple(values))
 
-    def _csv_field(self, column: str, text: str, errors: list):
+    def _csv_field(self, column: str, text: str, errors: list, unchecked: bool = True):
         if not text:
             errors.append((column, "missing-cell", MISSING))
             return None
         if _ESCAPED_BYTES.search(text):
             errors.append((column, "encoding-error", self._not_decodable))
             return None
-        return self._value(column, text, errors)
+        return self._value(column, text, errors, unchecked)
 
     def _json_fields(self, row, errors: list) -> list:
         if type(row) is not dict:
@@ -199,11 +205,15 @@ class RowCheck:
                 errors.append((column, "missing-cell", MISSING))
         return values
 
-    def _value(self, column: str, value, errors: list):
+    def _value(self, column: str, value, errors: list, unchecked: bool = True):
         """A field's value as loaded by the schema (asked once per distinct value), with
         the reference checked where the parents are known."""
-        if _value_passes(value, self._kind_of[column], self.parents.get(column)):
+        kind = self._kind_of[column]
+        if unchecked and _value_passes(value, kind, self.parents.get(column)):
             return value  # as COPY text, PostgreSQL reads it as the schema's value
+        if self.fast and kind is UtcInstant and type(value) is str and _NO_ZONE.fullmatch(value):
+            errors.append((column, code_of(_NO_ZONE_MESSAGE), _NO_ZONE_MESSAGE))  # the schema's
+            return None
         try:
             loaded, problems = self._cached_field(column, value)
         except TypeError:  # a value that cannot be a cache key (a JSON list or object)
@@ -263,6 +273,8 @@ def _failing(values: tuple, kind, allowed, texts: bool) -> list[int]:
             return empties
     elif _column_passes(values, kind, allowed, texts=texts, filled=texts):
         return []
+    if kind is UtcInstant and (texts or set(map(type, values)) == {str}):
+        return _indices_of(list(map(_ONE_INSTANT.fullmatch, values)), None)
     flags = [_value_passes(value, kind, allowed) for value in values]
     return _indices_of(flags, False)
 

@@ -9,6 +9,7 @@ copied in after the data.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import tempfile
@@ -78,11 +79,8 @@ class RejectSpool:
         self.count = 0
 
     def add(self, reject: Rejected) -> None:
-        errors = [{"field": f, "code": c, "message": m} for f, c, m in reject.errors]
-        self._file.write(
-            f"{self._prefix}{reject.position}\t{copy_escaped(reject.raw)}\t"
-            f"{copy_escaped(_json(reject.reasons))}\t{copy_escaped(_json(errors))}\n"
-        )
+        self._file.write(f"{self._prefix}{reject.position}\t{copy_escaped(reject.raw)}\t"
+                         f"{_problems_text(reject.errors)}\n")  # fmt: skip
         self.count += 1
 
     def extend(self, rejects) -> None:
@@ -105,6 +103,15 @@ class RejectSpool:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@functools.lru_cache(maxsize=4096)
+def _problems_text(errors: tuple) -> str:
+    """The reasons and errors columns of a reject, as COPY text (rows of a file often share
+    their problems: made once for each)."""
+    reasons = [reason(f, m) for f, _, m in errors]
+    coded = [{"field": f, "code": c, "message": m} for f, c, m in errors]
+    return f"{copy_escaped(_json(reasons))}\t{copy_escaped(_json(coded))}"
 
 
 def _json(value) -> str:
