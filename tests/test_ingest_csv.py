@@ -270,7 +270,11 @@ def test_seed_twice_leaves_the_same_data(runner, sql, tmp_path):
     assert first.exit_code == 0, first.output
     snapshot = sql("SELECT * FROM hired_employees ORDER BY id")
     assert len(snapshot) > 250
-    second = runner.invoke(args=["seed", str(tmp_path)])
+    refused = runner.invoke(args=["seed", str(tmp_path)])
+    assert refused.exit_code == 1
+    assert "hold rows already (departments 12, jobs 180, hired_employees" in refused.output
+    assert sql("SELECT count(*) FROM loads")[0][0] == 3  # nothing more was loaded
+    second = runner.invoke(args=["seed", str(tmp_path), "--append"])
     assert second.exit_code == 0, second.output
     assert sql("SELECT * FROM hired_employees ORDER BY id") == snapshot
     assert "hired_employees" in second.output and "unchanged" in second.output

@@ -5,8 +5,8 @@ WITH moved AS (
     WHERE t.id = s.id
     RETURNING s.line, s.raw, s.id, to_jsonb(t) - 'id' AS stored
 )
-INSERT INTO load_rejects (load_id, line, raw, reasons, errors)
-SELECT %(load_id)s, line, coalesce(raw, ''), jsonb_build_array('id: ' || message),
+INSERT INTO load_rejects (load_id, line, raw, errors)
+SELECT %(load_id)s, line, coalesce(raw, ''),
        jsonb_build_array(jsonb_build_object('field', 'id', 'code', 'primary-key',
                                             'message', message))
 FROM moved,

@@ -10,8 +10,8 @@ WITH firsts AS (
     WHERE s.id = f.id AND s.line > f.first_line
     RETURNING s.line, s.raw, s.id, f.first_line
 )
-INSERT INTO load_rejects (load_id, line, raw, reasons, errors)
-SELECT %(load_id)s, line, coalesce(raw, ''), jsonb_build_array('id: ' || message),
+INSERT INTO load_rejects (load_id, line, raw, errors)
+SELECT %(load_id)s, line, coalesce(raw, ''),
        jsonb_build_array(jsonb_build_object('field', 'id', 'code', 'primary-key',
                                             'message', message))
 FROM moved,

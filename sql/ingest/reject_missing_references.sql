@@ -17,9 +17,8 @@ WITH moved AS (
     ) AS e(field, message, missing)
     WHERE e.missing
 )
-INSERT INTO load_rejects (load_id, line, raw, reasons, errors)
+INSERT INTO load_rejects (load_id, line, raw, errors)
 SELECT %(load_id)s, line, coalesce(raw, ''),
-       jsonb_agg(field || ': ' || message ORDER BY field),
        jsonb_agg(jsonb_build_object('field', field, 'code', 'foreign-key', 'message', message)
                  ORDER BY field)
 FROM problems

@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 
 from hrapi.api_schemas import MAX_PAGE, RejectSchema, document_errors
 from hrapi.formats import csv_also, csv_response, wants_csv
-from hrapi.ingest.rejects import reason
+from hrapi.ingest.rejects import reason, reasons_of
 from hrapi.ingest.sources import DELIMITERS
 from hrapi.json_body import Blueprint
 
@@ -166,13 +166,13 @@ class LoadRejects(MethodView):
         if wants_csv():
             return csv_response(
                 [position, "code", "raw", "reasons"],
-                ((line, errors[0]["code"] if errors else "", raw, "; ".join(reasons))
-                 for line, raw, reasons, errors in records),
+                ((line, errors[0]["code"] if errors else "", raw, "; ".join(reasons_of(errors)))
+                 for line, raw, errors in records),
                 f"load-{load_id}-rejects.csv",
             )  # fmt: skip
         rejects = [
-            {position: line, "raw": raw, "reasons": reasons, "errors": errors}
-            for line, raw, reasons, errors in records
+            {position: line, "raw": raw, "reasons": reasons_of(errors), "errors": errors}
+            for line, raw, errors in records
         ]
         next_after = records[-1][0] if len(records) == args["limit"] else None
         return {"load_id": load_id, "rejects": rejects, "next_after": next_after}

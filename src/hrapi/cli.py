@@ -52,13 +52,22 @@ def db_url() -> None:
 @click.option("--delimiter", type=click.Choice(list(DELIMITERS)), default=",", show_default=True)
 @click.option("--encoding", type=click.Choice(list(ENCODINGS)), default="utf-8", show_default=True)
 @click.option("--header", type=click.Choice(HEADER_MODES), default="auto", show_default=True)
+@click.option("--append", is_flag=True, help="load into tables that hold rows already")
 @with_appcontext
-def seed(directory: Path, on_conflict: str, delimiter: str, encoding: str, header: str) -> None:
+def seed(directory: Path, on_conflict: str, delimiter: str, encoding: str, header: str,
+         append: bool) -> None:  # fmt: skip
     """Load DIRECTORY/{departments,jobs,hired_employees}.csv, in that order.
 
-    Uses the same code as the upload endpoint (and its CSV options); running it twice
-    changes nothing.
+    Uses the same code as the upload endpoint (and its CSV options). Into tables that hold
+    rows already it loads nothing and exits 1, unless --append is given (rows stored with
+    the same values are then unchanged, other ones conflicts, the rest new).
     """
+    held = _rows_held()
+    if any(held.values()) and not append:
+        counts = ", ".join(f"{name} {count}" for name, count in held.items())
+        click.echo(f"The tables hold rows already ({counts}): nothing was loaded. Give --append "
+                   "to load into them anyway.", err=True)  # fmt: skip
+        sys.exit(1)
     options = CsvOptions(delimiter, encoding, header)
     ingestor = current_app.extensions["hrapi.ingestor"]
     logging.getLogger("hrapi.rejects").setLevel(logging.WARNING)  # the summary points to them
@@ -82,6 +91,13 @@ def seed(directory: Path, on_conflict: str, delimiter: str, encoding: str, heade
                 raise click.ClickException(f"{path}: {exc}") from exc
         reports.append(report)
     _print_summary(reports)
+
+
+def _rows_held() -> dict[str, int]:
+    queries = current_app.extensions["hrapi.table_sql"]
+    with _database().connection() as conn:
+        return {name: conn.execute(queries[name]["count_rows"]).fetchone()[0]
+                for name in LOAD_ORDER}  # fmt: skip
 
 
 class _Progress(io.RawIOBase):

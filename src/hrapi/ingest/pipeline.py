@@ -26,7 +26,7 @@ from psycopg.types.json import Jsonb
 
 from hrapi.db import Database, DatabaseUnavailable
 from hrapi.ingest import strategies
-from hrapi.ingest.rejects import RejectSpool
+from hrapi.ingest.rejects import RejectSpool, reasons_of
 from hrapi.ingest.report import REPORT_REJECTS, LoadReport, log_report
 from hrapi.ingest.sources import CsvOptions
 from hrapi.ingest.strategies import Limits
@@ -106,7 +106,6 @@ class Ingestor:
                         report.load_id = self._record(conn, load_fields)
                     session = strategies.LoadSession(conn, self.steps[table.name], may_skip,
                                                      report.load_id)  # fmt: skip
-                    session.run("tune_session")
                     self._run(session, table, data, chain([first], chunks), report,
                               limits=limits)  # fmt: skip
                     self._finish(conn, report, started)
@@ -159,8 +158,8 @@ class Ingestor:
             return
         position = "line" if report.source == "csv" else "index"
         report.rejects = [
-            {position: line, "raw": raw, "reasons": reasons, "errors": errors}
-            for line, raw, reasons, errors in conn.execute(
+            {position: line, "raw": raw, "reasons": reasons_of(errors), "errors": errors}
+            for line, raw, errors in conn.execute(
                 self.loads_sql["list_rejects"],
                 {"load_id": report.load_id, "after": -1, "limit": REPORT_REJECTS},
             )

@@ -107,15 +107,18 @@ class RejectSpool:
 
 @functools.lru_cache(maxsize=4096)
 def _problems_text(errors: tuple) -> str:
-    """The reasons and errors columns of a reject, as COPY text (rows of a file often share
-    their problems: made once for each)."""
-    reasons = [reason(f, m) for f, _, m in errors]
-    coded = [{"field": f, "code": c, "message": m} for f, c, m in errors]
-    return f"{copy_escaped(_json(reasons))}\t{copy_escaped(_json(coded))}"
+    """The errors column of a reject, as COPY text (rows of a file often share their
+    problems: made once for each)."""
+    return copy_escaped(_json([{"field": f, "code": c, "message": m} for f, c, m in errors]))
+
+
+def reasons_of(errors: list[dict]) -> list[str]:
+    """The sentences of a stored reject's errors (see reason)."""
+    return [reason(e["field"], e["message"]) for e in errors]
 
 
 def _json(value) -> str:
-    """JSON text of reasons and errors (orjson; the json module for text it refuses)."""
+    """JSON text of a reject's errors (orjson; the json module for text it refuses)."""
     try:
         return orjson.dumps(value).decode()
     except TypeError:

@@ -195,7 +195,7 @@ def through_staging(session: LoadSession, table: Table, chunks, report: LoadRepo
     aborted). raw_of(position) gives the raw text of a JSON row, which is staged without it,
     for the rejects the set-based steps make."""
     hires = table.name == "hired_employees"
-    session.run("create_stage")
+    session.together("tune_session", "create_stage")
     parents = session.parents() if hires else None
     check = RowCheck(table, parents, encoding)
     with session.conn.cursor().copy(session.steps["copy_stage"]) as copy:
