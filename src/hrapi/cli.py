@@ -54,7 +54,7 @@ def db_url() -> None:
 @click.option("--header", type=click.Choice(HEADER_MODES), default="auto", show_default=True)
 @click.option("--append", is_flag=True, help="load into tables that hold rows already")
 @with_appcontext
-def seed(directory: Path, on_conflict: str, delimiter: str, encoding: str, header: str,
+def seed(directory: Path, *, on_conflict: str, delimiter: str, encoding: str, header: str,
          append: bool) -> None:  # fmt: skip
     """Load DIRECTORY/{departments,jobs,hired_employees}.csv, in that order.
 

@@ -350,7 +350,7 @@ def _as_copy_text(values: tuple, kind, texts: bool) -> tuple:
     if kind is Int32:
         return values if set(map(type, values)) == {str} else tuple(map(str, values))
     if kind is Text:
-        if not texts:  # JSON: rows the check refused may hold other values
+        if not texts and set(map(type, values)) != {str}:  # JSON rows the check refused
             return tuple(copy_escaped(v) if type(v) is str else v for v in values)
         text = "".join(values)
         if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
