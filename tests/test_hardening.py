@@ -49,16 +49,21 @@ def test_api_key_is_required_on_the_api_only(keyed_client):
     assert spec["security"] == [{"bearerAuth": []}]
 
 
-def test_no_api_key_logs_a_warning(settings):
+def test_no_api_key_logs_a_warning_where_the_api_is_served_only(settings):
+    from hrapi import auth
+
     logger = logging.getLogger("hrapi.auth")
     handler = ListHandler()
     logger.addHandler(handler)
     try:
-        app = create_app(settings)
+        app = create_app(settings)  # as every CLI command builds it: no warning
         app.extensions["hrapi.db"].close()
+        assert handler.lines == []
+        auth.warn_if_open(None)  # gunicorn's start-up
+        auth.warn_if_open("a key")
     finally:
         logger.removeHandler(handler)
-    assert any("HRAPI_API_KEY is not set" in line for line in handler.lines)
+    assert handler.lines == ["HRAPI_API_KEY is not set: the API is open to anyone who can reach it"]
 
 
 @pytest.fixture

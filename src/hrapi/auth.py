@@ -1,7 +1,7 @@
 """The API key: with HRAPI_API_KEY set, every /api/v1 call needs `Authorization: Bearer <key>`.
 
 `/health`, `/docs` and `/openapi.json` stay open. Keys are compared in constant time. With no
-key set the API is open, and start-up says so in the log.
+key set the API is open, and gunicorn's start-up says so in the log.
 """
 
 from __future__ import annotations
@@ -18,9 +18,14 @@ PROTECTED_PREFIX = "/api/v1"
 SECURITY_SCHEME = {"type": "http", "scheme": "bearer", "description": "HRAPI_API_KEY"}
 
 
-def init_app(app: Flask, api, api_key: str | None) -> None:
+def warn_if_open(api_key: str | None) -> None:
+    """Where the API is served (gunicorn's start-up): say so when it is open to anyone."""
     if not api_key:
         log.warning("HRAPI_API_KEY is not set: the API is open to anyone who can reach it")
+
+
+def init_app(app: Flask, api, api_key: str | None) -> None:
+    if not api_key:
         return
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
     api.spec.options["security"] = [{"bearerAuth": []}]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import sys
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 import click
@@ -172,8 +173,12 @@ def restore(table: str, name: str | None) -> None:
     )
 
 
+COMMANDS = (init_db, db_url, seed, generate_fixtures, backup, restore)
+
+
 def register_commands(app: Flask) -> None:
-    for command in (init_db, db_url, seed, generate_fixtures, backup, restore):
+    """Our commands on the app too, for `flask --app hrapi ...`."""
+    for command in COMMANDS:
         app.cli.add_command(command)
 
 
@@ -183,4 +188,26 @@ def _create_app():
     return create_app()
 
 
-main = FlaskGroup(create_app=_create_app, help="hrapi: the HR data migration service.")
+class _Cli(FlaskGroup):
+    """Flask's command group, with its commands known without building the app: `--help` and
+    `--version` never start a database; a command builds the app when it runs."""
+
+    def get_command(self, ctx, name):
+        return click.Group.get_command(self, ctx, name)
+
+    def list_commands(self, ctx):
+        return click.Group.list_commands(self, ctx)
+
+
+def _print_version(ctx, _param, value) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"hrapi {package_version('hrapi')}")
+        ctx.exit()
+
+
+main = _Cli(create_app=_create_app, add_version_option=False,
+            help="hrapi: the HR data migration service.")  # fmt: skip
+main.params.append(click.Option(["--version"], is_flag=True, expose_value=False, is_eager=True,
+                                callback=_print_version, help="Show hrapi's version."))  # fmt: skip
+for _command in COMMANDS:
+    main.add_command(_command)

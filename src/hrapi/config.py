@@ -35,6 +35,7 @@ class Settings:
         ).resolve()
     )
     max_upload_mb: int = field(default_factory=lambda: _int_env("HRAPI_MAX_UPLOAD_MB", 512))
+    max_batch_mb: int = field(default_factory=lambda: _int_env("HRAPI_MAX_BATCH_MB", 4))
     pool_size: int = field(default_factory=lambda: _int_env("HRAPI_POOL_SIZE", 4))
     sql_dir: Path = field(
         default_factory=lambda: Path(os.environ.get("HRAPI_SQL_DIR") or PROJECT_ROOT / "sql")

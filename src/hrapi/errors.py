@@ -8,6 +8,7 @@ database that cannot be reached (503) and, as a last resort, a bug (500, logged)
 from __future__ import annotations
 
 import http
+import json
 import logging
 
 from flask import Flask, jsonify
@@ -31,11 +32,25 @@ def error_response(code: int, message: str, errors: dict | None = None):
     return response
 
 
+def _message_of(exc: HTTPException, body: dict) -> str:
+    if body.get("code") == 422 and body.get("errors"):
+        where = ", ".join(f"{location}: {', '.join(map(str, fields))}"
+                          for location, fields in body["errors"].items())  # fmt: skip
+        return f"The request has invalid or unknown parameters ({where})."
+    return exc.description or http.HTTPStatus(exc.code or 500).phrase
+
+
 def init_app(app: Flask, api) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        """flask-smorest's JSON body, keeping werkzeug's own headers (e.g. Allow on 405)."""
+        """flask-smorest's JSON body, with a message always (werkzeug's own words for its
+        errors: unknown route, method, body too large), keeping werkzeug's headers (e.g. Allow
+        on 405)."""
         response = app.make_response(api.handle_http_exception(exc))
+        body = response.get_json(silent=True)
+        if isinstance(body, dict) and "message" not in body:
+            body["message"] = _message_of(exc, body)
+            response.set_data(json.dumps(body))
         for name, value in exc.get_headers():
             if name.lower() != "content-type":
                 response.headers.setdefault(name, value)

@@ -8,7 +8,7 @@ leaves no PostgreSQL process behind.
 import gc
 import os
 
-from hrapi import embedded_db
+from hrapi import auth, embedded_db
 from hrapi.config import Settings
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
@@ -25,6 +25,7 @@ errorlog = "-"
 
 def on_starting(server):
     settings = Settings()
+    auth.warn_if_open(settings.api_key)
     if not settings.database_url:
         embedded_db.resolve_database_url(None, settings.data_dir)
         server.log.info("embedded PostgreSQL started for the workers")

@@ -46,7 +46,13 @@ def loads(body: bytes):
 
 
 class JsonBodyParser(FlaskParser):
-    """webargs' Flask parser, with JSON bodies read by loads."""
+    """webargs' Flask parser, with JSON bodies read by loads, and query parameters loaded as
+    their schema says (marshmallow's default: an unknown one is a 422 naming it; webargs
+    would drop it silently, so that a typo changed nothing without a word)."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {  # noqa: RUF012 - webargs' own convention
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None,
+    }  # fmt: skip
 
     def _raw_load_json(self, req):
         if not is_json_request(req):

@@ -40,13 +40,19 @@ def init_app(app: Flask) -> None:
         suffix = f" load_id={','.join(map(str, load_ids))}" if load_ids else ""
         log.info(
             "request method=%s path=%s status=%s ms=%.1f%s",
-            request.method,
-            request.path,
+            escaped(request.method),
+            escaped(request.path),
             response.status_code,
             ms,
             suffix,
         )
         return response
+
+
+def escaped(text: str) -> str:
+    """Text as one log line can hold it: control characters (a line break in a URL, say)
+    written as escapes, so that no value can forge a line of its own."""
+    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
 
 
 def note_load_id(load_id: int) -> None:

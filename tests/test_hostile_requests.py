@@ -1,0 +1,88 @@
+"""Hostile requests: one error shape everywhere, strict parameters, bounded batch bodies, log
+lines nobody can forge."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+
+import pytest
+
+from tests.helpers import ListHandler, batch, load_parents
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/nowhere", 404), ("DELETE", "/api/v1/loads", 405), ("GET", "/api/v1/loads/x", 404),
+     ("GET", "/api/v1/loads?tabel=jobs", 422), ("GET", "/api/v1/tables/jobs/rows?limt=2", 422),
+     ("GET", "/api/v1/insights/hires-by-quarter?yaer=2021", 422),
+     ("POST", "/api/v1/uploads?x=1", 422)],
+)  # fmt: skip
+def test_every_error_has_code_status_and_message(client, method, path, status):
+    response = client.open(path, method=method)
+    assert response.status_code == status
+    body = response.get_json()
+    assert body["code"] == status and body["status"] and body["message"], body
+
+
+def test_unknown_query_parameters_are_named(client):
+    body = client.get("/api/v1/loads?tabel=jobs").get_json()
+    assert "tabel" in json.dumps(body["errors"]) and "tabel" in body["message"]
+
+
+def test_a_batch_body_over_its_limit_is_413_before_it_is_parsed(client):
+    rows = [{"id": i, "name": "x" * 900, "datetime": "2021-01-01T00:00:00Z",
+             "department_id": 1, "job_id": 1} for i in range(1, 6000)]  # fmt: skip
+    body = json.dumps({"rows": rows}).encode()  # about 5.6 MB, over the 4 MB default
+    started = time.perf_counter()
+    response = client.post("/api/v1/tables/hired_employees/batch", data=body,
+                           content_type="application/json")  # fmt: skip
+    assert response.status_code == 413
+    assert "HRAPI_MAX_BATCH_MB" in response.get_json()["message"]
+    assert time.perf_counter() - started < 0.5
+    chunked = client.post(
+        "/api/v1/tables/hired_employees/batch",
+        input_stream=io.BytesIO(body),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )  # as gunicorn does
+    assert chunked.status_code == 413
+
+
+def test_a_row_with_many_unknown_keys_gets_one_short_reason(client):
+    load_parents(client)
+    row = {"id": 1, "name": "A", "datetime": "2021-01-01T00:00:00Z", "department_id": 1,
+           "job_id": 1, **{f"k{i}\u0000": i for i in range(2000)}, "\ud800": 1}  # fmt: skip
+    response = batch(client, "hired_employees", [row])
+    assert response.status_code == 201
+    reasons = response.get_json()["rejects"][0]["reasons"]
+    assert len(reasons) == 1 and "and 1996 more" in reasons[0] and len(reasons[0]) < 400
+
+
+def test_a_path_with_a_line_break_cannot_forge_a_log_line(client):
+    handler = ListHandler()
+    logging.getLogger("hrapi.request").addHandler(handler)
+    try:
+        client.get("/api/v1/tables/x%0A2026-12-02 INFO hrapi.request request method=DELETE/rows")
+    finally:
+        logging.getLogger("hrapi.request").removeHandler(handler)
+    assert handler.lines and all("\n" not in line for line in handler.lines)
+    assert "\\n2026-12-02" in handler.lines[0]
+
+
+@pytest.mark.parametrize("args", [["--help"], ["seed", "--help"], ["--version"]])
+def test_the_cli_answers_help_and_version_without_a_database(args):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    started = time.perf_counter()
+    command = [sys.executable, "-c", "from hrapi.cli import main; main()", *args]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30, check=True)
+    assert time.perf_counter() - started < 2.0
+    assert "connection" not in (done.stdout + done.stderr).lower()
+    assert ("hrapi 0.1.0" in done.stdout) if args == ["--version"] else ("Usage:" in done.stdout)
