@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from hrapi.ingest.strategies import LoadSession
+from hrapi.ingest.session import LoadSession
 from tests.helpers import assert_counts_add_up, batch, load_parents
 
 HIRE = "2021-03-04T05:06:07Z"

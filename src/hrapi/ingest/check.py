@@ -20,14 +20,18 @@ from itertools import compress
 
 from marshmallow import ValidationError
 
-from hrapi.ingest.rejects import Rejected, copy_escaped, printable
+from hrapi.ingest.column_rules import (
+    NO_ZONE,
+    NO_ZONE_MESSAGE,
+    as_copy_text,
+    failing,
+    indices_of,
+    value_passes,
+)
+from hrapi.ingest.rejects import Rejected, printable
 from hrapi.ingest.row_schemas import (
-    INT32_MAX,
     MISSING,
     ROW_SCHEMAS,
-    TEXT_MAX_LENGTH,
-    Int32,
-    Text,
     UtcInstant,
     code_of,
     field_errors,
@@ -35,22 +39,6 @@ from hrapi.ingest.row_schemas import (
 from hrapi.ingest.sources import Chunk
 from hrapi.tables import Table
 
-# Datetimes the fast check takes: ISO 8601 with `T`, seconds, up to six decimals, and `Z` or an
-# offset within +-14:00; years 1000 to 8999 (so that UTC stays within Python's years) and only
-# dates that exist in every year (days up to 28, 29 and 30 but in February, 31 in the months
-# that have it). Anything else (February 29, other forms) goes to the schema.
-_INSTANT = (
-    r"[1-8][0-9]{3}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
-    r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
-    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
-    r"(?:Z|[+-](?:0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00)"
-)
-_ONE_INSTANT = re.compile(_INSTANT)
-# The same without its zone: the schema refuses such a value as having none (a whole file of
-# them is a common export mistake: its rejects are worded without asking the schema per row).
-_NO_ZONE = re.compile(_INSTANT.rsplit("(?:Z|", 1)[0])
-_NO_ZONE_MESSAGE = UtcInstant.default_error_messages["no_zone"]
-_INSTANT_LINES = re.compile(rf"(?:{_INSTANT}\n)*{_INSTANT}")
 _ESCAPED_BYTES = re.compile("[\udc80-\udcff]")  # bytes the file's encoding could not decode
 PARENTS_MAX = 100_000  # more departments or jobs than this: references are checked in SQL
 
@@ -106,7 +94,7 @@ class RowCheck:
                 i for i, row in enumerate(rows) if len(row) != width]  # fmt: skip
             blank = [i for i in odd if not rows[i]]  # empty lines: no record at all
         else:
-            odd = [] if None not in rows else _indices_of(rows, None)
+            odd = [] if None not in rows else indices_of(rows, None)
             blank = []
         whole, at = rows, None  # the rows of the table's width, and where they are
         if odd:
@@ -122,7 +110,7 @@ class RowCheck:
             suspect.update(dict.fromkeys(range(count)))
         else:
             for c, values in enumerate(columns):
-                for k in _failing(values, self.kinds[c], self.allowed[c], texts):
+                for k in failing(values, self.kinds[c], self.allowed[c], texts):
                     cells = suspect.setdefault(k if at is None else at[k], [])
                     if cells is not None:
                         cells.append(c)
@@ -136,7 +124,7 @@ class RowCheck:
             (checked.rejects if type(outcome) is Rejected else checked.typed).append(outcome)
         for i in blank:
             suspect[i] = None
-        copied = [_as_copy_text(values, kind, texts)
+        copied = [as_copy_text(values, kind, texts)
                   for values, kind in zip(columns, self.kinds, strict=False)]  # fmt: skip
         if whole is None or any(map(operator.is_not, copied, columns)):
             whole = list(zip(*copied))  # noqa: B905 - one value a row in each
@@ -209,10 +197,10 @@ class RowCheck:
         """A field's value as loaded by the schema (asked once per distinct value), with
         the reference checked where the parents are known."""
         kind = self._kind_of[column]
-        if unchecked and _value_passes(value, kind, self.parents.get(column)):
+        if unchecked and value_passes(value, kind, self.parents.get(column)):
             return value  # as COPY text, PostgreSQL reads it as the schema's value
-        if self.fast and kind is UtcInstant and type(value) is str and _NO_ZONE.fullmatch(value):
-            errors.append((column, code_of(_NO_ZONE_MESSAGE), _NO_ZONE_MESSAGE))  # the schema's
+        if self.fast and kind is UtcInstant and type(value) is str and NO_ZONE.fullmatch(value):
+            errors.append((column, code_of(NO_ZONE_MESSAGE), NO_ZONE_MESSAGE))  # the schema's
             return None
         try:
             loaded, problems = self._cached_field(column, value)
@@ -262,97 +250,3 @@ def _unknown_fields(names: list) -> str:
     shown = ", ".join(repr(printable(str(name))[:40]) for name in names[:5])
     more = f" and {len(names) - 5} more" if len(names) > 5 else ""
     return f"Unknown fields: {shown}{more}."
-
-
-def _failing(values: tuple, kind, allowed, texts: bool) -> list[int]:
-    """The indices of a column's values that the fast check does not vouch for (texts: the
-    values are all text, as CSV values are)."""
-    if "" in values and (texts or set(map(type, values)) == {str}):  # the common defect
-        empties = _indices_of(values, "")
-        if _column_passes(tuple(filter(None, values)), kind, allowed, texts=True, filled=True):
-            return empties
-    elif _column_passes(values, kind, allowed, texts=texts, filled=texts):
-        return []
-    if kind is UtcInstant and (texts or set(map(type, values)) == {str}):
-        return _indices_of(list(map(_ONE_INSTANT.fullmatch, values)), None)
-    flags = [_value_passes(value, kind, allowed) for value in values]
-    return _indices_of(flags, False)
-
-
-def _indices_of(values, item) -> list[int]:
-    found, start = [], 0
-    try:
-        while True:
-            start = values.index(item, start)
-            found.append(start)
-            start += 1
-    except ValueError:
-        return found
-
-
-def _column_passes(values: tuple, kind, allowed, *, texts: bool, filled: bool) -> bool:
-    """A whole column passes the fast rules (each value would pass _value_passes). texts:
-    all values are text; filled: none is empty."""
-    if not values:
-        return True
-    types = {str} if texts else set(map(type, values))
-    if kind is Int32:
-        if allowed is not None:  # the parents' ids, as integers and their plain text
-            return types in ({str}, {int}) and allowed.issuperset(values)
-        if types == {str}:  # plain digits: no sign, no leading zero (the least starts 1-9)
-            digits = "".join(values)
-            return (digits.isdigit() and digits.isascii() and min(values)[:1] not in ("", "0")
-                    and max(map(len, values)) < 10)  # fmt: skip
-        return types == {int} and min(values) > 0 and max(values) <= INT32_MAX  # not bool
-    if types != {str}:
-        return False
-    if kind is Text:
-        text = "".join(values)
-        return (_storable(text) and (filled or "" not in values)
-                and max(map(len, values)) <= TEXT_MAX_LENGTH
-                and not any(map(str.isspace, values)))  # fmt: skip
-    lines = "\n".join(values)  # one instant a line, if no value holds a line break itself
-    return lines.count("\n") == len(values) - 1 and _INSTANT_LINES.fullmatch(lines) is not None
-
-
-def _storable(text: str) -> bool:
-    """No NUL and no lone surrogate (which UTF-8 cannot encode: the test runs in C)."""
-    if "\x00" in text:
-        return False
-    if text.isascii():
-        return True
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _value_passes(value, kind, allowed) -> bool:
-    """One value against the fast rules."""
-    if kind is Int32:
-        if type(value) is str:
-            ok = 0 < len(value) < 10 and value.isascii() and value.isdigit() and value[0] != "0"
-        elif type(value) is int:
-            ok = 0 < value <= INT32_MAX
-        else:
-            return False
-        return ok and (allowed is None or value in allowed)
-    if type(value) is not str:
-        return False
-    if kind is Text:
-        return 0 < len(value) <= TEXT_MAX_LENGTH and not value.isspace() and _storable(value)
-    return _ONE_INSTANT.fullmatch(value) is not None
-
-
-def _as_copy_text(values: tuple, kind, texts: bool) -> tuple:
-    """A checked column's values as fields of COPY's text format."""
-    if kind is Int32:
-        return values if set(map(type, values)) == {str} else tuple(map(str, values))
-    if kind is Text:
-        if not texts and set(map(type, values)) != {str}:  # JSON rows the check refused
-            return tuple(copy_escaped(v) if type(v) is str else v for v in values)
-        text = "".join(values)
-        if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-            return tuple(map(copy_escaped, values))
-    return values

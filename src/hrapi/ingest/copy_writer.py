@@ -14,25 +14,31 @@ import queue
 import threading
 
 STATEMENT_ROWS = 100_000  # rows per COPY statement (each ends with its trigger's counting)
+REJECTS_BYTES = 1 << 20  # rejects' COPY text gathered before they are sent between statements
 QUEUED_CHUNKS = 8  # checked chunks waiting for the writer at most (memory stays bounded)
 
 
 class CopyWriter:
-    """Sends COPY text and typed rows to `copy_sql` from a thread of its own."""
+    """Sends COPY text and typed rows to `copy_sql` from a thread of its own, and the rows'
+    rejects (COPY text too) to `rejects_sql` between two statements of rows."""
 
-    def __init__(self, conn, copy_sql):
+    def __init__(self, conn, copy_sql, rejects_sql):
         self._conn = conn
         self._sql = copy_sql
+        self._rejects_sql = rejects_sql
+        self._rejects: list[str] = []
+        self._rejects_size = 0
         self._queue: queue.Queue = queue.Queue(QUEUED_CHUNKS)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="hrapi-copy", daemon=True)
         self._thread.start()
 
-    def put(self, text: str, typed: list, count: int) -> None:
-        """Queue a chunk's rows (text for the plain ones, typed rows for write_row)."""
+    def put(self, text: str, typed: list, count: int, rejects: str) -> None:
+        """Queue a chunk's rows (text for the plain ones, typed rows for write_row) and its
+        rejects."""
         while self._error is None:
             try:
-                self._queue.put((text, typed, count), timeout=0.5)
+                self._queue.put((text, typed, count, rejects), timeout=0.5)
                 return
             except queue.Full:
                 continue
@@ -53,16 +59,23 @@ class CopyWriter:
             while not done:
                 with self._conn.cursor().copy(self._sql) as copy:
                     rows = 0
-                    while rows < STATEMENT_ROWS:
+                    while rows < STATEMENT_ROWS and self._rejects_size < REJECTS_BYTES:
                         item = self._queue.get()
                         if item is None:
                             done = True
                             break
-                        text, typed, count = item
+                        text, typed, count, rejects = item
                         copy.write(text)
                         for values in typed:
                             copy.write_row(values)
                         rows += count
+                        if rejects:
+                            self._rejects.append(rejects)
+                            self._rejects_size += len(rejects)
+                if self._rejects:
+                    with self._conn.cursor().copy(self._rejects_sql) as copy:
+                        copy.write("".join(self._rejects))
+                    self._rejects, self._rejects_size = [], 0
         except BaseException as exc:
             self._error = exc
             while True:  # unblock a reader waiting to put

@@ -28,6 +28,7 @@ from hrapi.db import Database, DatabaseUnavailable
 from hrapi.ingest import strategies
 from hrapi.ingest.rejects import RejectSpool, reasons_of
 from hrapi.ingest.report import REPORT_REJECTS, LoadReport, log_report
+from hrapi.ingest.session import LoadSession
 from hrapi.ingest.sources import CsvOptions
 from hrapi.ingest.strategies import Limits
 from hrapi.sql_files import compose_per_table, load_group
@@ -104,7 +105,7 @@ class Ingestor:
                 with conn.transaction():
                     if not report.load_id:
                         report.load_id = self._record(conn, load_fields)
-                    session = strategies.LoadSession(conn, self.steps[table.name], may_skip,
+                    session = LoadSession(conn, self.steps[table.name], may_skip,
                                                      report.load_id)  # fmt: skip
                     self._run(session, table, data, chain([first], chunks), report,
                               limits=limits)  # fmt: skip
@@ -129,8 +130,8 @@ class Ingestor:
             try:
                 with session.conn.transaction(), RejectSpool(report.load_id) as spool:
                     if data.source == "csv":
-                        done = strategies.into_table(session, table, chunks, report, spool,
-                                                           encoding=encoding)  # fmt: skip
+                        done = strategies.into_table(session, table, chunks, report,
+                                                     encoding=encoding)  # fmt: skip
                     else:
                         done = strategies.batch_directly(session, table, next(chunks), report,
                                                          spool)  # fmt: skip

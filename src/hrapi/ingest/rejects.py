@@ -79,8 +79,7 @@ class RejectSpool:
         self.count = 0
 
     def add(self, reject: Rejected) -> None:
-        self._file.write(f"{self._prefix}{reject.position}\t{copy_escaped(reject.raw)}\t"
-                         f"{_problems_text(reject.errors)}\n")  # fmt: skip
+        self._file.write(copy_rows(self._prefix, (reject,)))
         self.count += 1
 
     def extend(self, rejects) -> None:
@@ -103,6 +102,12 @@ class RejectSpool:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def copy_rows(prefix: str, rejects) -> str:
+    """Rejects as COPY rows of load_rejects (prefix: the load id and a tab)."""
+    return "".join([f"{prefix}{r.position}\t{copy_escaped(r.raw)}\t{_problems_text(r.errors)}\n"
+                    for r in rejects])  # fmt: skip
 
 
 @functools.lru_cache(maxsize=4096)

@@ -21,17 +21,16 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import repeat
 
 import psycopg
-from psycopg import sql
 
-from hrapi.ingest.check import PARENTS_MAX, Checked, RowCheck
+from hrapi.ingest.check import Checked, RowCheck
 from hrapi.ingest.copy_writer import CopyWriter
-from hrapi.ingest.rejects import RejectSpool
+from hrapi.ingest.rejects import RejectSpool, copy_rows
 from hrapi.ingest.report import LoadReport
+from hrapi.ingest.session import LoadSession
 from hrapi.ingest.sources import Chunk
 from hrapi.tables import Table
 
@@ -48,60 +47,8 @@ LARGE_LOAD_ROWS = 10_000  # staged rows from which a load analyzes them first, a
 # stored ids before inserting (smaller loads insert at once, hoping their ids are new)
 
 
-class LoadSession:
-    """A load's connection with its table's SQL steps, and whether its role may skip the
-    per-row key probes (sql/ingest/may_skip_key_checks.sql)."""
-
-    def __init__(self, conn, steps: dict, may_skip: bool, load_id: int):
-        self.conn = conn
-        self.steps = steps
-        self.may_skip = may_skip
-        self.load_id = load_id
-
-    def run(self, name: str, params: dict | None = None):
-        return self.conn.execute(self.steps[name], params)
-
-    def together(self, *names: str):
-        """Steps without parameters in one round trip; a cursor on the last one's rows."""
-        cursor = self.conn.execute(sql.SQL(";\n").join(self.steps[name] for name in names))
-        while cursor.nextset():
-            pass
-        return cursor
-
-    @contextmanager
-    def keys_skipped(self, skip: bool = True):
-        """The statements inside run without per-row key probes where the role may (see
-        sql/ingest/skip_key_checks.sql); if they fail, the rollback restores the probes."""
-        skip = skip and self.may_skip
-        if skip:
-            self.run("skip_key_checks")
-        yield
-        if skip:
-            self.run("check_keys_per_row")
-
-    def parents(self, *first: str) -> dict | None:
-        """The department and job ids, as integers and as text, with the parents locked
-        (the steps named first run before, in the same round trip); None when there are too
-        many to hold, and SQL checks the references."""
-        departments, jobs = self.together(*first, "lock_parents", "parent_ids").fetchone()
-        if max(len(departments), len(jobs)) > PARENTS_MAX:
-            return None
-        return {"department_id": _either_form(departments), "job_id": _either_form(jobs)}
-
-    def store_rejects(self, spool: RejectSpool) -> int:
-        """COPY the spooled rejects into load_rejects (without a key probe per row where the
-        role may skip them, the load's record locked instead); returns how many."""
-        if not spool.count:
-            return 0
-        if self.may_skip:
-            self.run("lock_load", {"load_id": self.load_id})
-        with self.keys_skipped():
-            spool.copy_into(self.conn, self.steps["copy_rejects"])
-        return spool.count
-
-
-def into_table(session: LoadSession, table: Table, chunks, report: LoadReport,
-               spool: RejectSpool, *, encoding: str) -> bool:  # fmt: skip
+def into_table(session: LoadSession, table: Table, chunks, report: LoadReport, *,
+               encoding: str) -> bool:  # fmt: skip
     """Load a CSV straight into its table, hoping every id is new (the first load of an
     empty table; a later file of new ids): True if done, False (nothing read) if the parents
     are too many. Raises UniqueViolation at the first id that repeats or is stored already
@@ -109,25 +56,27 @@ def into_table(session: LoadSession, table: Table, chunks, report: LoadReport,
 
     The checked rows go to COPY from a writer thread (copy_writer), so that PostgreSQL
     inserts them, and its hire_counts trigger counts each statement's rows, while the next
-    rows are read and checked."""
+    rows are read and checked; the writer sends their rejects between two statements."""
     session.together("lock_target", "lock_target_writes")
     parents = session.parents()
     if parents is None:
         return False
     check = RowCheck(table, parents, encoding)
     session.run("skip_key_checks")
-    writer = CopyWriter(session.conn, session.steps["copy_target"])
+    session.run("lock_load", {"load_id": report.load_id})  # see copy_rejects.sql
+    writer = CopyWriter(session.conn, session.steps["copy_target"], session.steps["copy_rejects"])
+    prefix = f"{report.load_id}\t"
     try:
         for chunk in chunks:
             checked = check.chunk(chunk, "csv")
             report.received += checked.received
+            report.rejected += len(checked.rejects)
             writer.put(checked.copy_text(), [values for _, _, values in checked.typed],
-                       checked.plain + len(checked.typed))  # fmt: skip
-            spool.extend(checked.rejects)
+                       checked.plain + len(checked.typed),
+                       copy_rows(prefix, checked.rejects))  # fmt: skip
     finally:
         writer.close()
     session.run("check_keys_per_row")
-    report.rejected = session.store_rejects(spool)
     report.inserted = report.received - report.rejected
     return True
 
@@ -326,8 +275,3 @@ def _staged_text(chunk: Chunk, checked: Checked, source: str) -> str:
                 .replace("\r", "\\r").split("\x00"))  # fmt: skip
     columns = [map(str, checked.positions), raws, *zip(*checked.rows)]  # noqa: B905
     return "\n".join(map("\t".join, zip(*columns))) + "\n"  # noqa: B905 - all of one length
-
-
-def _either_form(ids) -> frozenset:
-    """Parent ids as integers and as their text (CSV values are text, JSON values integers)."""
-    return frozenset(i for value in ids for i in (value, str(value)))

@@ -1,0 +1,125 @@
+"""The fast check's rules for one column of a chunk, and for one value.
+
+Each rule only ever accepts: a column passes when every value would pass the value's rule,
+and what passes is COPY text that PostgreSQL reads as the value the schema (row_schemas) makes
+of it. A column is checked whole with a few calls into C (see check); `failing` finds the
+cells of a column that does not pass.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hrapi.ingest.rejects import copy_escaped
+from hrapi.ingest.row_schemas import INT32_MAX, TEXT_MAX_LENGTH, Int32, Text, UtcInstant
+
+# Datetimes the fast check takes: ISO 8601 with `T`, seconds, up to six decimals, and `Z` or an
+# offset within +-14:00; years 1000 to 8999 (so that UTC stays within Python's years) and only
+# dates that exist in every year (days up to 28, 29 and 30 but in February, 31 in the months
+# that have it). Anything else (February 29, other forms) goes to the schema.
+_INSTANT = (
+    r"[1-8][0-9]{3}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-](?:0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00)"
+)
+ONE_INSTANT = re.compile(_INSTANT)
+# The same without its zone: the schema refuses such a value as having none (a whole file of
+# them is a common export mistake: its rejects are worded without asking the schema per row).
+NO_ZONE = re.compile(_INSTANT.rsplit("(?:Z|", 1)[0])
+NO_ZONE_MESSAGE = UtcInstant.default_error_messages["no_zone"]
+_INSTANT_LINES = re.compile(rf"(?:{_INSTANT}\n)*{_INSTANT}")
+
+
+def failing(values: tuple, kind, allowed, texts: bool) -> list[int]:
+    """The indices of a column's values that the fast check does not vouch for (texts: the
+    values are all text, as CSV values are)."""
+    if "" in values and (texts or set(map(type, values)) == {str}):  # the common defect
+        empties = indices_of(values, "")
+        if column_passes(tuple(filter(None, values)), kind, allowed, texts=True, filled=True):
+            return empties
+    elif column_passes(values, kind, allowed, texts=texts, filled=texts):
+        return []
+    if kind is UtcInstant and (texts or set(map(type, values)) == {str}):
+        return indices_of(list(map(ONE_INSTANT.fullmatch, values)), None)
+    flags = [value_passes(value, kind, allowed) for value in values]
+    return indices_of(flags, False)
+
+
+def indices_of(values, item) -> list[int]:
+    found, start = [], 0
+    try:
+        while True:
+            start = values.index(item, start)
+            found.append(start)
+            start += 1
+    except ValueError:
+        return found
+
+
+def column_passes(values: tuple, kind, allowed, *, texts: bool, filled: bool) -> bool:
+    """A whole column passes the fast rules (each value would pass _value_passes). texts:
+    all values are text; filled: none is empty."""
+    if not values:
+        return True
+    types = {str} if texts else set(map(type, values))
+    if kind is Int32:
+        if allowed is not None:  # the parents' ids, as integers and their plain text
+            return types in ({str}, {int}) and allowed.issuperset(values)
+        if types == {str}:  # plain digits: no sign, no leading zero (the least starts 1-9)
+            digits = "".join(values)
+            return (digits.isdigit() and digits.isascii() and min(values)[:1] not in ("", "0")
+                    and max(map(len, values)) < 10)  # fmt: skip
+        return types == {int} and min(values) > 0 and max(values) <= INT32_MAX  # not bool
+    if types != {str}:
+        return False
+    if kind is Text:
+        text = "".join(values)
+        return (_storable(text) and (filled or "" not in values)
+                and max(map(len, values)) <= TEXT_MAX_LENGTH
+                and not any(map(str.isspace, values)))  # fmt: skip
+    lines = "\n".join(values)  # one instant a line, if no value holds a line break itself
+    return lines.count("\n") == len(values) - 1 and _INSTANT_LINES.fullmatch(lines) is not None
+
+
+def _storable(text: str) -> bool:
+    """No NUL and no lone surrogate (which UTF-8 cannot encode: the test runs in C)."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def value_passes(value, kind, allowed) -> bool:
+    """One value against the fast rules."""
+    if kind is Int32:
+        if type(value) is str:
+            ok = 0 < len(value) < 10 and value.isascii() and value.isdigit() and value[0] != "0"
+        elif type(value) is int:
+            ok = 0 < value <= INT32_MAX
+        else:
+            return False
+        return ok and (allowed is None or value in allowed)
+    if type(value) is not str:
+        return False
+    if kind is Text:
+        return 0 < len(value) <= TEXT_MAX_LENGTH and not value.isspace() and _storable(value)
+    return ONE_INSTANT.fullmatch(value) is not None
+
+
+def as_copy_text(values: tuple, kind, texts: bool) -> tuple:
+    """A checked column's values as fields of COPY's text format."""
+    if kind is Int32:
+        return values if set(map(type, values)) == {str} else tuple(map(str, values))
+    if kind is Text:
+        if not texts and set(map(type, values)) != {str}:  # JSON rows the check refused
+            return tuple(copy_escaped(v) if type(v) is str else v for v in values)
+        text = "".join(values)
+        if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+            return tuple(map(copy_escaped, values))
+    return values

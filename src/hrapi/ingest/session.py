@@ -1,0 +1,69 @@
+"""A load's database session: its connection, its table's SQL steps, and the few things
+every strategy asks of them (the parents, locked; per-row key probes skipped where the role may;
+the rejects copied in)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from psycopg import sql
+
+from hrapi.ingest.check import PARENTS_MAX
+from hrapi.ingest.rejects import RejectSpool
+
+
+class LoadSession:
+    """A load's connection with its table's SQL steps, and whether its role may skip the
+    per-row key probes (sql/ingest/may_skip_key_checks.sql)."""
+
+    def __init__(self, conn, steps: dict, may_skip: bool, load_id: int):
+        self.conn = conn
+        self.steps = steps
+        self.may_skip = may_skip
+        self.load_id = load_id
+
+    def run(self, name: str, params: dict | None = None):
+        return self.conn.execute(self.steps[name], params)
+
+    def together(self, *names: str):
+        """Steps without parameters in one round trip; a cursor on the last one's rows."""
+        cursor = self.conn.execute(sql.SQL(";\n").join(self.steps[name] for name in names))
+        while cursor.nextset():
+            pass
+        return cursor
+
+    @contextmanager
+    def keys_skipped(self, skip: bool = True):
+        """The statements inside run without per-row key probes where the role may (see
+        sql/ingest/skip_key_checks.sql); if they fail, the rollback restores the probes."""
+        skip = skip and self.may_skip
+        if skip:
+            self.run("skip_key_checks")
+        yield
+        if skip:
+            self.run("check_keys_per_row")
+
+    def parents(self, *first: str) -> dict | None:
+        """The department and job ids, as integers and as text, with the parents locked
+        (the steps named first run before, in the same round trip); None when there are too
+        many to hold, and SQL checks the references."""
+        departments, jobs = self.together(*first, "lock_parents", "parent_ids").fetchone()
+        if max(len(departments), len(jobs)) > PARENTS_MAX:
+            return None
+        return {"department_id": _either_form(departments), "job_id": _either_form(jobs)}
+
+    def store_rejects(self, spool: RejectSpool) -> int:
+        """COPY the spooled rejects into load_rejects (without a key probe per row where the
+        role may skip them, the load's record locked instead); returns how many."""
+        if not spool.count:
+            return 0
+        if self.may_skip:
+            self.run("lock_load", {"load_id": self.load_id})
+        with self.keys_skipped():
+            spool.copy_into(self.conn, self.steps["copy_rejects"])
+        return spool.count
+
+
+def _either_form(ids) -> frozenset:
+    """Parent ids as integers and as their text (CSV values are text, JSON values integers)."""
+    return frozenset(i for value in ids for i in (value, str(value)))
