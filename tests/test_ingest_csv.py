@@ -386,3 +386,28 @@ def test_blocks_of_plain_lines_load_directly_and_give_way_on_a_repeated_id(clien
     assert (report["inserted"], report["rejected"]) == (20_000, 1)
     assert report["rejects"][0]["reasons"] == ["id: 6 already appears at line 6 of this load"]
     assert sql("SELECT sum(hires) FROM hire_counts") == [(20_000,)]
+
+
+def test_a_direct_load_in_many_statements_with_rejects_between_them(client, sql, monkeypatch):
+    from hrapi.ingest import copy_writer
+    from tests.helpers import assert_hire_counts_exact
+
+    monkeypatch.setattr(copy_writer, "STATEMENT_ROWS", 3000)
+    monkeypatch.setattr(copy_writer, "REJECTS_BYTES", 2000)
+    load_parents(client)
+    lines = [f"{i},{'' if i % 7 == 0 else 'P'},{HIRE},1,1" for i in range(1, 30_001)]
+    report = upload_csv(client, "hired_employees", "\n".join(lines) + "\n").get_json()
+    rejected = 30_000 // 7
+    assert (report["inserted"], report["rejected"]) == (30_000 - rejected, rejected)
+    stored = sql("SELECT count(*), min(line), max(line) FROM load_rejects WHERE load_id = %s",
+                 [report["load_id"]])  # fmt: skip
+    assert stored == [(rejected, 7, 29_995)]
+    assert_hire_counts_exact(sql)
+    sql("TRUNCATE hired_employees, load_rejects")
+    lines.append(lines[20_000])  # repeated in a later statement: the load starts over
+    report = upload_csv(client, "hired_employees", "\n".join(lines) + "\n").get_json()
+    assert (report["inserted"], report["rejected"]) == (30_000 - rejected, rejected + 1)
+    assert sql("SELECT count(*) FROM load_rejects WHERE load_id = %s", [report["load_id"]]) == [
+        (rejected + 1,)
+    ]
+    assert_hire_counts_exact(sql)
