@@ -7,18 +7,17 @@ WORKDIR /src
 RUN python -m venv /opt/venv
 COPY pyproject.toml setup.cfg README.md ./
 COPY src ./src
+COPY sql ./sql
 RUN /opt/venv/bin/pip install .
 
-# --- runtime: the virtualenv and the SQL, no compilers, a non-root user ---
+# --- runtime: the virtualenv (the SQL is inside hrapi's wheel), no compilers, a non-root user ---
 FROM python:3.11-slim-bookworm
 RUN useradd --create-home --uid 10001 hrapi \
     && mkdir -p /backups \
     && chown hrapi /backups
 COPY --from=build /opt/venv /opt/venv
-COPY sql /app/sql
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
-    HRAPI_SQL_DIR=/app/sql \
     HRAPI_BACKUP_DIR=/backups \
     HOST=0.0.0.0 \
     PORT=8000 \

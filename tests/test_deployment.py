@@ -64,7 +64,6 @@ def test_the_container_command_serves_the_api_with_a_key(database_url, tmp_path)
         DATABASE_URL=database_url,
         HRAPI_API_KEY="container-key",
         PORT=str(port),
-        HRAPI_SQL_DIR=str(ROOT / "sql"),  # /app/sql in the image
         HRAPI_BACKUP_DIR=str(tmp_path),  # /backups in the image
     )
     log = (tmp_path / "server.log").open("w")

@@ -50,9 +50,9 @@ def test_api_key_is_required_on_the_api_only(keyed_client):
 
 
 def test_no_api_key_logs_a_warning_where_the_api_is_served_only(settings):
-    from hrapi import auth
+    from hrapi.api import auth
 
-    logger = logging.getLogger("hrapi.auth")
+    logger = logging.getLogger("hrapi.api.auth")
     handler = ListHandler()
     logger.addHandler(handler)
     try:

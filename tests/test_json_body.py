@@ -1,4 +1,4 @@
-"""hrapi.json_body.loads reads every body as the json module does: same values, same types.
+"""hrapi.api.json_body.loads reads every body as the json module does: same values, same types.
 
 Over generated documents (batches of rows with every kind of value, and the inputs where
 orjson and the json module are known to differ), a document the json module reads gives
@@ -15,8 +15,8 @@ import random
 
 import pytest
 
+from hrapi.api.json_body import loads
 from hrapi.ingest.rejects import RAW_TOO_DEEP
-from hrapi.json_body import loads
 
 DIFFERING = [
     "NaN", "Infinity", "-Infinity", "[1e400]", "-1e400", "1e-400", '"\\ud800"', '"\\udfff x"',

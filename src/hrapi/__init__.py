@@ -12,19 +12,12 @@ import logging
 from flask import Flask
 from flask_smorest import Api
 
-from hrapi import (
-    api_backups,
-    api_insights,
-    api_loads,
-    api_tables,
-    auth,
-    cli,
-    dashboard,
-    docs,
-    embedded_db,
-    errors,
-    request_log,
-)
+from hrapi import cli, embedded_db
+from hrapi.api import auth, dashboard, docs, errors, request_log
+from hrapi.api import backups as backups_api
+from hrapi.api import insights as insights_api
+from hrapi.api import loads as loads_api
+from hrapi.api import tables as tables_api
 from hrapi.backups import Backups
 from hrapi.config import Settings
 from hrapi.db import Database
@@ -65,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         raise
 
     api = Api(app, spec_kwargs={"info": {"description": _API_DESCRIPTION}})
-    for blueprint in (docs.blp, api_tables.blp, api_loads.blp, api_insights.blp, api_backups.blp):
+    for blueprint in (docs.blp, tables_api.blp, loads_api.blp, insights_api.blp, backups_api.blp):
         api.register_blueprint(blueprint)
     auth.init_app(app, api, settings.api_key)
     app.register_blueprint(dashboard.bp)

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def default_sql_dir() -> Path:
+    """The hand-written SQL: a checkout's top-level sql/, else the copy inside the wheel."""
+    checkout = PROJECT_ROOT / "sql"
+    if (checkout / "schema").is_dir():
+        return checkout
+    return Path(str(resources.files("hrapi") / "sql"))
 
 
 def _int_env(name: str, default: int) -> int:
@@ -38,5 +47,5 @@ class Settings:
     max_batch_mb: int = field(default_factory=lambda: _int_env("HRAPI_MAX_BATCH_MB", 4))
     pool_size: int = field(default_factory=lambda: _int_env("HRAPI_POOL_SIZE", 4))
     sql_dir: Path = field(
-        default_factory=lambda: Path(os.environ.get("HRAPI_SQL_DIR") or PROJECT_ROOT / "sql")
+        default_factory=lambda: Path(os.environ.get("HRAPI_SQL_DIR") or default_sql_dir())
     )

@@ -8,7 +8,8 @@ leaves no PostgreSQL process behind.
 import gc
 import os
 
-from hrapi import auth, embedded_db
+from hrapi import embedded_db
+from hrapi.api import auth
 from hrapi.config import Settings
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"

@@ -7,8 +7,8 @@ from flask.views import MethodView
 from marshmallow import Schema, fields
 from swagger_ui_bundle import swagger_ui_path
 
+from hrapi.api.json_body import Blueprint
 from hrapi.db import DatabaseUnavailable
-from hrapi.json_body import Blueprint
 
 blp = Blueprint("health", __name__, description="Liveness and database reachability")
 

@@ -10,11 +10,11 @@ from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
-from hrapi.api_schemas import MAX_PAGE, RejectSchema, document_errors
-from hrapi.formats import csv_also, csv_response, wants_csv
+from hrapi.api.formats import csv_also, csv_response, wants_csv
+from hrapi.api.json_body import Blueprint
+from hrapi.api.schemas import MAX_PAGE, RejectSchema, document_errors
 from hrapi.ingest.rejects import reason, reasons_of
 from hrapi.ingest.sources import DELIMITERS
-from hrapi.json_body import Blueprint
 
 blp = Blueprint("loads", __name__, url_prefix="/api/v1", description="Load history and rejects")
 

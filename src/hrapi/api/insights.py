@@ -6,10 +6,10 @@ from flask import current_app
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from hrapi.api_schemas import document_errors
-from hrapi.formats import csv_also, csv_response, wants_csv
+from hrapi.api.formats import csv_also, csv_response, wants_csv
+from hrapi.api.json_body import Blueprint
+from hrapi.api.schemas import document_errors
 from hrapi.insights import QUARTERS, Insights
-from hrapi.json_body import Blueprint
 
 blp = Blueprint(
     "insights",

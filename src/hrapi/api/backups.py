@@ -7,10 +7,10 @@ from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import RAISE, Schema, fields
 
-from hrapi.api_schemas import document_errors
-from hrapi.api_tables import table_or_404
+from hrapi.api.json_body import Blueprint
+from hrapi.api.schemas import document_errors
+from hrapi.api.tables import table_or_404
 from hrapi.backups import BackupError, Backups
-from hrapi.json_body import Blueprint
 
 blp = Blueprint(
     "backups",

@@ -9,8 +9,11 @@ from flask.views import MethodView
 from flask_smorest import abort
 from werkzeug.exceptions import ClientDisconnected
 
-from hrapi import request_log
-from hrapi.api_schemas import (
+from hrapi.api import request_log
+from hrapi.api.errors import error_body
+from hrapi.api.formats import csv_also, csv_response, wants_csv
+from hrapi.api.json_body import Blueprint
+from hrapi.api.schemas import (
     BatchSchema,
     CsvLoadArgs,
     LoadArgs,
@@ -20,11 +23,8 @@ from hrapi.api_schemas import (
     RowsPageSchema,
     document_errors,
 )
-from hrapi.errors import error_body
-from hrapi.formats import csv_also, csv_response, wants_csv
 from hrapi.ingest import CsvInput, EmptyInput, Ingestor, JsonInput, LoadAborted, SourceError
 from hrapi.ingest.row_schemas import ROW_SCHEMAS
-from hrapi.json_body import Blueprint
 from hrapi.tables import LOAD_ORDER, TABLES, Table
 
 blp = Blueprint(
