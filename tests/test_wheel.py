@@ -37,6 +37,7 @@ def test_the_installed_wheel_migrates_and_serves_from_any_folder(installed, data
                                                                 tmp_path):  # fmt: skip
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(installed), "DATABASE_URL": database_url,
            "HOME": str(tmp_path)}  # fmt: skip
+
     def python(*code: str):
         return subprocess.run([sys.executable, "-c", *code], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=120, check=False)  # fmt: skip

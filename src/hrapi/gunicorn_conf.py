@@ -13,9 +13,8 @@ from hrapi.api import auth
 from hrapi.config import Settings
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-# Two sync workers per core the process may run on: a worker spends about half of a load
-# waiting on PostgreSQL (measured: 4 workers on 2 cores served 8% more 1000-row batches a
-# second than 2, and 5 no more than 4).
+# Two sync workers per core the process may run on: a worker spends about half of a batch
+# waiting on PostgreSQL (docs/performance.md).
 cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * (cores or 1))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "600"))  # a large upload takes a while
@@ -39,8 +38,5 @@ def on_exit(server):
 def post_worker_init(worker):
     """The app's start-up objects (Flask, the schemas, the OpenAPI spec, the SQL) live as long
     as the worker: moved out of the garbage collector's sight, so that its full collections
-    scan only what requests create (a full collection had taken about 40 ms of wall time
-    under load). Measured with batches, two servers side by side, runs interleaved: medians
-    of 1.02-1.03 times the throughput in three runs, a small gain within this machine's noise
-    but always the same way."""
+    scan only what requests create (docs/performance.md)."""
     gc.freeze()

@@ -1,18 +1,15 @@
 """JSON request bodies, decoded by orjson where it gives exactly what the json module gives.
 
-Decoding a 1000-row batch with the standard json module cost about a tenth of the CPU a
-batch takes (measured: 0.75 ms of json.loads against 0.29 ms of orjson.loads for a 100 kB
-body; 1000-row batches from 4 clients went 6-9% faster with orjson). The two differ on a few
-inputs, and there the json module decides, so that every body means what it meant before:
+orjson is several times faster on a batch's body (docs/performance.md); the two differ on a
+few inputs, and there the json module decides, so that every body means what it would mean
+to the json module:
 
 - orjson refuses NaN, Infinity, numbers beyond the float range, lone surrogates (\\ud800),
-  and nesting deeper than 1024: when orjson refuses a body, the json module reads it (and
-  accepts it or words the error as before); nesting too deep for the json module (which
-  raises RecursionError, near 1000 levels) is an invalid body, not a server error (and a
-  body nested 1000 to 1024 levels deep, which the json module could not read, orjson reads);
+  and nesting deeper than 1024: then the json module reads the body (and accepts it or words
+  the error); nesting too deep for the json module (RecursionError) is an invalid body, not a
+  server error;
 - orjson reads an integer outside the 64-bit range as a float, where json keeps the integer:
-  a body with a run of 19 digits or more (the shortest such integers have 19) goes to the
-  json module without asking orjson.
+  a body with a run of 19 digits or more goes to the json module without asking orjson.
 
 tests/test_json_body.py proves the two agree, value and type, over generated documents.
 """
