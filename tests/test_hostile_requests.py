@@ -86,3 +86,16 @@ def test_the_cli_answers_help_and_version_without_a_database(args):
     assert time.perf_counter() - started < 2.0
     assert "connection" not in (done.stdout + done.stderr).lower()
     assert ("hrapi 0.1.0" in done.stdout) if args == ["--version"] else ("Usage:" in done.stdout)
+
+
+def test_a_40_mb_csv_line_is_a_reject_in_seconds(client, sql):
+    body = b"1,Sales\n2," + b"x" * (40 << 20) + b"\n3,Legal\n"
+    started = time.perf_counter()
+    response = client.post("/api/v1/tables/departments/upload", data=body,
+                           content_type="text/csv")  # fmt: skip
+    assert time.perf_counter() - started < 5
+    report = response.get_json()
+    assert (response.status_code, report["inserted"], report["rejected"]) == (201, 2, 1)
+    assert report["rejects"][0]["errors"][0]["code"] == "source-error"
+    assert len(report["rejects"][0]["raw"]) <= 10_000
+    assert sql("SELECT id FROM departments ORDER BY id") == [(1,), (3,)]
