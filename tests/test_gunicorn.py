@@ -57,7 +57,7 @@ def wait_until_healthy(base: str, process, log: Path, seconds: float = 30) -> No
 
 
 @pytest.fixture
-def server(database_url, tmp_path):
+def server(database_url, tmp_path, request):
     port = free_port()
     env = {
         **os.environ,
@@ -66,6 +66,7 @@ def server(database_url, tmp_path):
         "HOST": "127.0.0.1",
         "WEB_CONCURRENCY": "1",
         "HRAPI_DATA_DIR": str(tmp_path),
+        "GUNICORN_TIMEOUT": str(getattr(request, "param", 600)),
     }
     log = (tmp_path / "gunicorn.log").open("w")
     process = subprocess.Popen(
@@ -127,3 +128,31 @@ def test_a_worker_killed_mid_upload_commits_nothing(server, sql):
         assert time.monotonic() < deadline, "the killed load was not marked failed"
         time.sleep(0.3)
     assert sql("SELECT count(*) FROM load_rejects") == [(0,)]
+
+
+@pytest.mark.parametrize("server", [2], indirect=True)
+def test_a_request_past_the_worker_timeout_answers_json_and_fails_its_load(server, sql):
+    base, _ = server
+    call(base, "POST", "/api/v1/tables/departments/upload", b"1,Sales\n", "text/csv")
+    port = int(base.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        lines = "".join(f"{i},Department {i}\n" for i in range(2, 80_000)).encode()  # 1.7 MB
+        sock.sendall(
+            b"POST /api/v1/tables/departments/upload HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: text/csv\r\nContent-Length: 9000000\r\n\r\n" + lines
+        )  # the load is on record (running) now; the rest of the body never comes
+        answer = b""
+        while chunk := sock.recv(65536):  # the rest of the body never comes
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 503"), answer[:300]
+    assert b"application/json" in head
+    assert "worker timeout after 2 s" in json.loads(body)["message"]
+    deadline = time.monotonic() + 10
+    while sql("SELECT status FROM loads ORDER BY id DESC LIMIT 1") != [("failed",)]:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert sql("SELECT error FROM loads ORDER BY id DESC LIMIT 1") == [
+        ("worker timeout after 2 s (GUNICORN_TIMEOUT)",)
+    ]
+    assert sql("SELECT id FROM departments") == [(1,)]

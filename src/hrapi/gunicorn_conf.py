@@ -10,6 +10,7 @@ import os
 
 from hrapi import embedded_db
 from hrapi.api import auth
+from hrapi.api.errors import WorkerTimeout
 from hrapi.config import Settings
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
@@ -29,6 +30,13 @@ def on_starting(server):
     if not settings.database_url:
         embedded_db.resolve_database_url(None, settings.data_dir)
         server.log.info("embedded PostgreSQL started for the workers")
+
+
+def worker_abort(worker):
+    """The worker outlived its timeout: the request under way answers a JSON 503 and its load
+    is marked failed with the reason (instead of gunicorn's bare exit), then the worker ends."""
+    worker.alive = False
+    raise WorkerTimeout(timeout)
 
 
 def on_exit(server):

@@ -19,6 +19,14 @@ from hrapi.db import DatabaseUnavailable
 log = logging.getLogger(__name__)
 
 
+class WorkerTimeout(Exception):
+    """The request outlived gunicorn's worker timeout (raised by gunicorn_conf.worker_abort in
+    the request's own frame): answered 503, and a load under way is marked failed with it."""
+
+    def __init__(self, seconds: int):
+        super().__init__(f"worker timeout after {seconds} s (GUNICORN_TIMEOUT)")
+
+
 def error_body(code: int, message: str, errors: dict | None = None) -> dict:
     body = {"code": code, "status": http.HTTPStatus(code).phrase, "message": message}
     if errors:
@@ -60,6 +68,13 @@ def init_app(app: Flask, api) -> None:
     def database_unavailable(exc: DatabaseUnavailable):
         response = error_response(503, f"The database is unavailable: {exc}. Try again shortly.")
         response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(WorkerTimeout)
+    def worker_timeout(exc: WorkerTimeout):
+        response = error_response(503, f"The request took too long: {exc}. Send large files "
+                                       "faster, or raise GUNICORN_TIMEOUT.")  # fmt: skip
+        response.headers["Connection"] = "close"
         return response
 
     @app.errorhandler(Exception)

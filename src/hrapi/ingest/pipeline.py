@@ -226,11 +226,24 @@ class Ingestor:
                 )
             report.load_id = load_id
         except (psycopg.Error, DatabaseUnavailable):
+            if report.load_id and self._mark_failed_elsewhere(report, error):
+                return
             if report.load_id:
                 log.warning("could not mark load %s failed now; it will be swept", report.load_id)
             else:
                 log.warning("could not put the failed %s batch on record; nothing of it was "
                             "stored", report.table)  # fmt: skip
+
+    def _mark_failed_elsewhere(self, report: LoadReport, error: str) -> bool:
+        """Mark a recorded load failed on another connection (its own is in no state to, in
+        the middle of a COPY say); whether that worked."""
+        try:
+            with self.database.connection(timeout=2) as other:
+                other.execute(self.loads_sql["fail_load"], {"load_id": report.load_id,
+                              "error": error, "duration_ms": report.duration_ms})  # fmt: skip
+        except (psycopg.Error, DatabaseUnavailable):
+            return False
+        return True
 
 
 def _ms_since(started: float) -> int:
