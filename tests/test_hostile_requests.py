@@ -99,3 +99,16 @@ def test_a_40_mb_csv_line_is_a_reject_in_seconds(client, sql):
     assert report["rejects"][0]["errors"][0]["code"] == "source-error"
     assert len(report["rejects"][0]["raw"]) <= 10_000
     assert sql("SELECT id FROM departments ORDER BY id") == [(1,), (3,)]
+
+
+def test_a_cli_command_says_one_line_when_the_database_is_unreachable():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    command = [sys.executable, "-c", "from hrapi.cli import main; main()", "init-db"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    assert lines == ["Error: The database is unavailable: no database connection within 5 s"]

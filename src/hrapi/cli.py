@@ -18,7 +18,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from hrapi import synthetic
 from hrapi.backups import BackupError
-from hrapi.db import apply_schema
+from hrapi.db import DatabaseUnavailable, apply_schema
 from hrapi.ingest import CsvInput, CsvOptions, EmptyInput, Limits, SourceError
 from hrapi.ingest.sources import DELIMITERS, ENCODINGS, HEADER_MODES
 from hrapi.tables import LOAD_ORDER, TABLES
@@ -33,7 +33,7 @@ def _database():
 def init_db() -> None:
     """Create the schema (idempotent: applies only migrations not applied yet)."""
     database = _database()
-    with database.pool.connection() as conn:
+    with database.raw_connection(timeout=5) as conn:
         applied = apply_schema(conn, database.schema_dir)
     click.echo(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
 
@@ -71,7 +71,8 @@ def seed(directory: Path, *, on_conflict: str, delimiter: str, encoding: str, he
         sys.exit(1)
     options = CsvOptions(delimiter, encoding, header)
     ingestor = current_app.extensions["hrapi.ingestor"]
-    logging.getLogger("hrapi.rejects").setLevel(logging.WARNING)  # the summary points to them
+    for name in ("hrapi.rejects", "hrapi.ingest"):  # the summary says it all, after the bars
+        logging.getLogger(name).setLevel(logging.WARNING)
     reports = []
     for name in LOAD_ORDER:
         path = directory / f"{name}.csv"
@@ -185,6 +186,8 @@ def register_commands(app: Flask) -> None:
 def _create_app():
     from hrapi import create_app  # noqa: PLC0415 - the factory imports this module
 
+    for name in ("psycopg.pool", "hrapi.db", "hrapi.insights"):  # one line says it: see invoke
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     return create_app()
 
 
@@ -197,6 +200,12 @@ class _Cli(FlaskGroup):
 
     def list_commands(self, ctx):
         return click.Group.list_commands(self, ctx)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DatabaseUnavailable as exc:
+            raise click.ClickException(f"The database is unavailable: {exc}") from exc
 
 
 def _print_version(ctx, _param, value) -> None:

@@ -74,11 +74,12 @@ class Database:
         Connection failures surface as DatabaseUnavailable, which the API answers with 503.
         """
         self.ensure_schema(timeout=timeout)
-        with self._raw_connection(timeout) as conn:
+        with self.raw_connection(timeout) as conn:
             yield conn
 
     @contextmanager
-    def _raw_connection(self, timeout: float) -> Iterator[psycopg.Connection]:
+    def raw_connection(self, timeout: float) -> Iterator[psycopg.Connection]:
+        """A pooled connection, the schema not checked (DatabaseUnavailable if none comes)."""
         try:
             with self.pool.connection(timeout=timeout) as conn:
                 yield conn
@@ -90,7 +91,7 @@ class Database:
     def ensure_schema(self, timeout: float = REQUEST_TIMEOUT_S) -> None:
         if self._schema_ready:
             return
-        with self._schema_lock, self._raw_connection(timeout) as conn:
+        with self._schema_lock, self.raw_connection(timeout) as conn:
             if not self._schema_ready:
                 applied = apply_schema(conn, self.schema_dir)
                 if applied:
@@ -99,7 +100,7 @@ class Database:
 
     def ping(self) -> dict:
         """Check the database answers; returns its version and time, or raises."""
-        with self._raw_connection(HEALTH_TIMEOUT_S) as conn:
+        with self.raw_connection(HEALTH_TIMEOUT_S) as conn:
             conn.execute("SET LOCAL statement_timeout = 1000")
             version, now = conn.execute(
                 "SELECT current_setting('server_version'), now()"
