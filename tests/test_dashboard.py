@@ -114,3 +114,26 @@ def test_a_real_browser_draws_a_bar_group_per_department(loaded, app, tmp_path):
     drawn = re.findall(r'<g class="bar-group" data-department="([^"]+)"', dom)
     assert sorted(drawn) == sorted(with_hires)
     assert len(re.findall(r'<g class="above-bar">', dom)) >= 1
+
+
+def test_the_year_menu_an_empty_year_and_bad_requests_as_pages(loaded):
+    html = loaded.get("/dashboard?year=2030").get_data(as_text=True)
+    assert "No hires in 2030." in html
+    menu = re.findall(r'<option value="(\d+)"( selected)?>', html)
+    assert menu == [("2021", ""), ("2022", ""), ("2030", " selected")]
+    assert 'class="bar-group"' not in html
+    bad = loaded.get("/dashboard?year=abc")
+    assert bad.status_code == 422 and bad.mimetype == "text/html"
+    page = bad.get_data(as_text=True)
+    assert "from 1900 to 2100" in page and 'href="/dashboard?year=2021"' in page
+    unknown = loaded.get("/dashboard?year=2021&department=Nowhere")
+    assert unknown.status_code == 404 and "Nowhere" in unknown.get_data(as_text=True)
+
+
+def test_the_quarter_table_is_grouped_by_department_with_csv_links(loaded):
+    html = loaded.get("/dashboard?year=2021").get_data(as_text=True)
+    summaries = re.findall(r"<summary>([^:<]+): (\d+) hires", html)
+    totals, _ = page_numbers(html)
+    assert {d: int(n) for d, n in summaries} == totals
+    assert "/api/v1/insights/hires-by-quarter?year=2021&amp;format=csv" in html
+    assert 'viewBox="0 0 ' in html and 'width="760"' not in html

@@ -56,6 +56,11 @@ class Insights:
             for department, job, *counts in records
         ]
 
+    def years(self) -> list[int]:
+        """The years that have hires (sql/insights/years_with_hires.sql)."""
+        with self.database.connection() as conn:
+            return [year for (year,) in conn.execute(self.sql["years_with_hires"])]
+
     def departments_above_mean(self, year: int) -> tuple[float, list[dict]]:
         with self.database.connection() as conn:
             records = conn.execute(self.sql["departments_above_mean"], {"year": year}).fetchall()

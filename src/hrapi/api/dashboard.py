@@ -19,7 +19,6 @@ from hrapi.insights import QUARTERS
 bp = Blueprint("dashboard", __name__)
 
 QUARTER_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759")
-YEARS_OFFERED = range(2018, 2027)
 
 
 @dataclass
@@ -55,7 +54,7 @@ def stacked_quarters(rows: list[dict]) -> dict:
     width, height, left, bottom, top_pad = 760, 350, 50, 130, 10
     plot_h = height - bottom - top_pad
     top, ticks = _scale(max((sum(c) for c in totals.values()), default=0))
-    slot = (width - left - 10) / max(len(totals), 1)
+    slot = (width - left - 70) / max(len(totals), 1)  # room on the right for the last label
     groups = []
     for index, (department, counts) in enumerate(totals.items()):
         x = left + index * slot + slot * 0.15
@@ -68,7 +67,8 @@ def stacked_quarters(rows: list[dict]) -> dict:
         groups.append({"department": department, "counts": counts, "total": sum(counts),
                        "bars": bars, "label_x": x + slot * 0.35})  # fmt: skip
     return {
-        "width": width, "height": height, "left": left, "base": top_pad + plot_h,
+        "width": width, "height": height, "left": left, "right": width - 70,
+        "base": top_pad + plot_h,
         "ticks": [(t, top_pad + plot_h - plot_h * t / top) for t in ticks], "groups": groups,
     }  # fmt: skip
 
@@ -113,16 +113,37 @@ def dashboard():
     except ValueError:
         year = 0
     if not 1900 <= year <= 2100:
-        return Response("year must be an integer from 1900 to 2100", 422)
+        return _problem(422, f"The year must be a whole number from 1900 to 2100, not "
+                             f"{request.args.get('year')!r}.")  # fmt: skip
     insights = current_app.extensions["hrapi.insights"]
     rows = insights.hires_by_quarter(year)
     mean, above = insights.departments_above_mean(year)
     departments = sorted({r["department"] for r in rows}, key=lambda d: (d.lower(), d))
     chosen = request.args.get("department") or ""
+    if chosen and chosen not in departments:
+        return _problem(404, f"No department named {chosen!r} hired in {year}.", year)
     shown = [r for r in rows if r["department"] == chosen] if chosen else rows
     return render_template(
         "dashboard.html",
-        year=year, years=YEARS_OFFERED, departments=departments, chosen=chosen,
-        rows=shown, quarters=QUARTERS, colours=QUARTER_COLOURS,
-        stacked=stacked_quarters(rows), above=above_mean_bars(mean, above),
+        year=year, years=sorted({*insights.years(), year}), departments=departments,
+        chosen=chosen, groups=_by_department(shown), quarters=QUARTERS,
+        colours=QUARTER_COLOURS, stacked=stacked_quarters(rows),
+        above=above_mean_bars(mean, above),
     )  # fmt: skip
+
+
+def _by_department(rows: list[dict]) -> list[dict]:
+    """The quarter table's rows grouped by department (one collapsible section each)."""
+    groups: dict[str, dict] = {}
+    for row in rows:
+        group = groups.setdefault(row["department"], {"department": row["department"],
+                                                      "rows": [], "total": 0})  # fmt: skip
+        group["rows"].append(row)
+        group["total"] += sum(row[q] for q in QUARTERS)
+    return list(groups.values())
+
+
+def _problem(status: int, message: str, year: int = 2021) -> Response:
+    """A bad request as a page with its message and a way back."""
+    page = render_template("dashboard_problem.html", message=message, year=year)
+    return Response(page, status, mimetype="text/html")
