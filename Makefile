@@ -9,7 +9,7 @@ DATA_DIR ?= fixtures
 
 export PORT HOST
 
-.PHONY: install run test lint seed fixtures backup bench clean
+.PHONY: install run test lint seed fixtures backup bench fuzz clean
 
 install: $(STAMP)
 
@@ -30,13 +30,16 @@ lint: install
 	$(BIN)/ruff format --check .
 
 seed: install
-	$(BIN)/hrapi seed $(DATA_DIR)
+	$(BIN)/hrapi seed $(DATA_DIR) $(SEED_ARGS)
 
 backup: install
 	$(BIN)/hrapi backup
 
 bench: install
 	$(BIN)/python -m tests.benchmark
+
+fuzz: install
+	HRAPI_FUZZ_EXAMPLES=$${HRAPI_FUZZ_EXAMPLES:-300} $(BIN)/pytest tests/test_fuzz.py -q
 
 fixtures: install
 	$(BIN)/hrapi generate-fixtures fixtures

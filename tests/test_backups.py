@@ -191,6 +191,7 @@ def test_restoring_parents_that_would_orphan_hires_is_409(client, sql):
     response = restore(client, "departments", old["name"])
     assert response.status_code == 409
     assert "2 hires" in response.get_json()["message"]
+    assert "(hire ids 1, 2)" in response.get_json()["message"]
     assert sql("SELECT id FROM departments ORDER BY id") == [(1,), (2,)]
 
 
@@ -206,6 +207,7 @@ def test_restoring_hires_whose_parents_are_gone_is_409(client, sql):
     response = restore(client, "hired_employees", old["name"])
     assert response.status_code == 409
     assert "1 hires" in response.get_json()["message"]
+    assert "(ids 1)" in response.get_json()["message"]
     assert sql("SELECT count(*) FROM hired_employees") == [(0,)]
 
 

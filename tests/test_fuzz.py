@@ -1,16 +1,25 @@
-"""Fuzzing: schemathesis sends generated requests to every documented operation.
+"""Fuzzing: schemathesis sends generated requests to every documented operation, to the API
+open and with an API key set (then sending it).
 
 No answer may be a 5xx, and every answer must match its documented status codes, content type
-and schema. The number of examples per operation is bounded to keep the suite quick.
+and schema. The examples per operation are bounded here (HRAPI_FUZZ_EXAMPLES, 25 by default);
+`make fuzz` runs many more.
 """
 
 from __future__ import annotations
+
+import os
+from dataclasses import replace
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from hrapi import create_app
 from tests.helpers import load_parents
+
+EXAMPLES = int(os.environ.get("HRAPI_FUZZ_EXAMPLES", "25"))
+KEY = "fuzz-key"
 
 
 @pytest.fixture
@@ -19,24 +28,41 @@ def api_schema(app):
     return schemathesis.openapi.from_wsgi("/openapi.json", app)
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+@pytest.fixture
+def keyed_api_schema(settings):
+    app = create_app(replace(settings, api_key=KEY))
+    headers = {"Authorization": f"Bearer {KEY}"}
+    client = app.test_client()
+    client.post("/api/v1/tables/departments/upload", data=b"1,Sales\n", headers=headers,
+                content_type="text/csv")  # fmt: skip
+    yield schemathesis.openapi.from_wsgi("/openapi.json", app)
+    app.extensions["hrapi.db"].close()
 
 
-@schema.parametrize()
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=True,
-)
-def test_no_server_errors_and_answers_match_the_document(case):
-    excluded = []
+def _checks_left_out(case) -> list:
     if case.media_type in ("multipart/form-data", "text/csv"):
         # A CSV body is documented as a string of bytes, which says nothing of its content:
         # any bytes are accepted as a file (bad rows are per-row rejects), and a file without
         # a single row is a documented 422, though any string is "valid" to the schema.
-        excluded += [
-            schemathesis.checks.negative_data_rejection,
-            schemathesis.checks.positive_data_acceptance,
-        ]
-    case.call_and_validate(excluded_checks=excluded)
+        return [schemathesis.checks.negative_data_rejection,
+                schemathesis.checks.positive_data_acceptance]  # fmt: skip
+    return []
+
+
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
+                derandomize=True)  # fmt: skip
+schema = schemathesis.pytest.from_fixture("api_schema")
+keyed_schema = schemathesis.pytest.from_fixture("keyed_api_schema")
+
+
+@schema.parametrize()
+@FUZZ
+def test_no_server_errors_and_answers_match_the_document(case):
+    case.call_and_validate(excluded_checks=_checks_left_out(case))
+
+
+@keyed_schema.parametrize()
+@FUZZ
+def test_the_same_with_an_api_key(case):
+    case.call_and_validate(headers={"Authorization": f"Bearer {KEY}"},
+                           excluded_checks=_checks_left_out(case))  # fmt: skip

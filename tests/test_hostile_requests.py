@@ -18,7 +18,8 @@ from tests.helpers import ListHandler, batch, load_parents
     [("GET", "/nowhere", 404), ("DELETE", "/api/v1/loads", 405), ("GET", "/api/v1/loads/x", 404),
      ("GET", "/api/v1/loads?tabel=jobs", 422), ("GET", "/api/v1/tables/jobs/rows?limt=2", 422),
      ("GET", "/api/v1/insights/hires-by-quarter?yaer=2021", 422),
-     ("POST", "/api/v1/uploads?x=1", 422)],
+     ("POST", "/api/v1/uploads?x=1", 422), ("GET", "/api/v1/loads/1?formt=csv", 422),
+     ("GET", "/api/v1/tables/jobs/backups?x=1", 422), ("GET", "/health?x=1", 422)],
 )  # fmt: skip
 def test_every_error_has_code_status_and_message(client, method, path, status):
     response = client.open(path, method=method)

@@ -1,3 +1,5 @@
--- Hires that would point at a department the backup does not have.
-SELECT count(*) FROM hired_employees h
+-- Hires that would point at a department the backup does not have: how many, and the first
+-- ten of their ids.
+SELECT count(*), (array_agg(h.id ORDER BY h.id))[1:10]
+FROM hired_employees h
 WHERE NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.id = h.department_id)

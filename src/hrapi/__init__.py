@@ -13,7 +13,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from hrapi import cli, embedded_db
-from hrapi.api import auth, dashboard, docs, errors, request_log
+from hrapi.api import auth, dashboard, docs, errors, parameters, request_log
 from hrapi.api import backups as backups_api
 from hrapi.api import insights as insights_api
 from hrapi.api import loads as loads_api
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(dashboard.bp)
     docs.init_app(app)
     errors.init_app(app, api)
+    parameters.init_app(app)
     request_log.init_app(app)
     cli.register_commands(app)
     return app

@@ -231,9 +231,10 @@ class Backups:
                         for record in reader:
                             copy.write_row(tuple(record[c] for c in table.columns))
                             rows += 1
-                    dangling = conn.execute(steps[f"dangling_after_{table.name}"]).fetchone()[0]
+                    dangling, first = conn.execute(steps[f"dangling_after_{table.name}"]).fetchone()
                     if dangling:
-                        raise BackupError(409, _dangling_message(table, dangling, backup.name))
+                        raise BackupError(409, _dangling_message(table, dangling, first,
+                                                                 backup.name))  # fmt: skip
                     deleted = conn.execute(steps["delete_absent"]).rowcount
                     updated = conn.execute(steps["update_changed"]).rowcount
                     inserted = conn.execute(steps["insert_missing"]).rowcount
@@ -264,12 +265,14 @@ def _check_schema(table: Table, schema: dict, name: str) -> None:
                                f"expected fields {expected}, found {found}.")  # fmt: skip
 
 
-def _dangling_message(table: Table, count: int, name: str) -> str:
+def _dangling_message(table: Table, count: int, first: list[int], name: str) -> str:
+    ids = ", ".join(map(str, first)) + (", ..." if count > len(first) else "")
     if table.name == "hired_employees":
         return (f"Restoring {name} would add {count} hires whose department or job does not "
-                "exist; restore departments and jobs first.")  # fmt: skip
-    return (f"Restoring {name} would leave {count} hires pointing at {table.name} that "
-            "the backup does not have; change or remove those hires first.")  # fmt: skip
+                f"exist (ids {ids}); restore departments and jobs first.")  # fmt: skip
+    return (f"Restoring {name} would leave {count} hires pointing at {table.name} that the "
+            f"backup does not have (hire ids {ids}); change or remove those hires "
+            "first.")  # fmt: skip
 
 
 def _avro_base(avro_type) -> str:

@@ -24,6 +24,7 @@ class HealthSchema(Schema):
 class Health(MethodView):
     @blp.response(200, HealthSchema)
     @blp.alt_response(503, schema=HealthSchema, description="The database cannot be reached")
+    @blp.doc(security=[])  # open, whatever HRAPI_API_KEY says
     def get(self):
         """Is the API up, and can it reach its database?"""
         try:
