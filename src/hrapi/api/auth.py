@@ -29,6 +29,13 @@ def init_app(app: Flask, api, api_key: str | None) -> None:
         return
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
     api.spec.options["security"] = [{"bearerAuth": []}]
+    for path, operations in api.spec._paths.items():  # every protected operation says 401
+        if path.startswith(PROTECTED_PREFIX):
+            for method, operation in operations.items():
+                if method not in ("get", "post", "put", "patch", "delete"):
+                    continue  # parameters of the path, not an operation
+                operation.setdefault("responses", {})["401"] = {
+                    "description": "Without the API key (Authorization: Bearer <key>)"}  # fmt: skip
     expected = api_key.encode()
 
     @app.before_request

@@ -78,7 +78,7 @@ class TableRestore(MethodView):
     @blp.arguments(RestoreArgs)
     @blp.response(200, RestoreReportSchema)
     @document_errors(
-        blp, 404, 409, 422, 503,
+        blp, 400, 404, 409, 422, 503,
         e404="Unknown table, or not one of its backups",
         e422="Corrupt backup, or a body not of this shape",
     )  # fmt: skip

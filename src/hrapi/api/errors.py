@@ -41,9 +41,11 @@ def error_response(code: int, message: str, errors: dict | None = None):
 
 
 def _message_of(exc: HTTPException, body: dict) -> str:
-    if body.get("code") == 422 and body.get("errors"):
+    if body.get("errors") and body.get("code") in (400, 422):
         where = ", ".join(f"{location}: {', '.join(map(str, fields))}"
                           for location, fields in body["errors"].items())  # fmt: skip
+        if body["code"] == 400:
+            return f"The request body cannot be read ({where})."
         return f"The request has invalid or unknown parameters ({where})."
     return exc.description or http.HTTPStatus(exc.code or 500).phrase
 

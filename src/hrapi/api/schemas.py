@@ -12,6 +12,7 @@ MAX_BATCH_ROWS = 1000
 MAX_PAGE = 1000
 
 ERRORS = {  # the error answers endpoints document, with their usual meaning
+    400: "A JSON body that cannot be read",
     404: "Unknown table",
     409: "Rows would point at nothing",
     413: "Body larger than HRAPI_MAX_UPLOAD_MB",

@@ -211,7 +211,7 @@ class TableBatch(MethodView):
     @blp.arguments(LOAD_ARGS, location="query")
     @blp.arguments(BatchSchema())  # one instance: building a schema per request costs
     @blp.response(201, LoadReportSchema)
-    @document_errors(blp, 404, 413, 415, 422, 503, e413="Body larger than HRAPI_MAX_BATCH_MB")
+    @document_errors(blp, 400, 404, 413, 415, 422, 503, e413="Body larger than HRAPI_MAX_BATCH_MB")
     def post(self, args, batch, table):
         """Insert 1 to 1000 rows given as JSON: `{"rows": [{...}, ...]}`.
 
