@@ -113,3 +113,21 @@ def test_a_cli_command_says_one_line_when_the_database_is_unreachable():
     assert done.returncode == 1
     lines = (done.stdout + done.stderr).strip().splitlines()
     assert lines == ["Error: The database is unavailable: no database connection within 5 s"]
+
+
+def test_messages_say_what_is_wrong_with_the_value(client):
+    load_parents(client)
+    lines = ["007,Ann,2021-03-04T05:06:07Z,1,1", "+8,Ann,2021-03-04T05:06:07Z,1,1",
+             "9,Ann,2021-13-04T05:06:07Z,1,1", "10,Ann,2021-02-30T05:06:07Z,1,1",
+             "11,Ann,2021-03-04T05:06:07,1,1"]  # fmt: skip
+    response = client.post("/api/v1/tables/hired_employees/upload",
+                           data="\n".join(lines).encode(), content_type="text/csv")  # fmt: skip
+    messages = [r["errors"][0]["message"] for r in response.get_json()["rejects"]]
+    assert messages == [
+        "Not a valid integer: write it without leading zeros.",
+        "Not a valid integer: write it without a sign.",
+        "Not a valid ISO 8601 datetime with a time zone: month must be in 1..12.",
+        "Not a valid ISO 8601 datetime with a time zone: day is out of range for month.",
+        "Not a valid ISO 8601 datetime with a time zone: it has none (add Z or an offset such "
+        "as +00:00).",
+    ]
