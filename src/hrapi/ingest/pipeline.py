@@ -128,13 +128,14 @@ class Ingestor:
         direct = table.name in strategies.DIRECT_TABLES and not limits.careful
         if direct and session.may_skip:
             try:
-                with session.conn.transaction(), RejectSpool(report.load_id) as spool:
+                with session.conn.transaction():
                     if data.source == "csv":
                         done = strategies.into_table(session, table, chunks, report,
                                                      encoding=encoding)  # fmt: skip
                     else:
-                        done = strategies.batch_directly(session, table, next(chunks), report,
-                                                         spool)  # fmt: skip
+                        with RejectSpool(report.load_id) as spool:
+                            done = strategies.batch_directly(session, table, next(chunks),
+                                                             report, spool)  # fmt: skip
                 if done:
                     return
             except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected) as exc:

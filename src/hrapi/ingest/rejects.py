@@ -4,7 +4,8 @@ A `Rejected` row has its position (CSV line or JSON index), its raw text and eve
 found in it, each a `(field, code, message)` with the Frictionless codes of the README. One
 connection runs one COPY at a time, so a load's rejects wait in a `RejectSpool` (in memory,
 then on disk: memory does not grow with the input) as COPY rows of load_rejects, and are
-copied in after the data.
+copied in after the data (a direct load's writer thread sends them between its COPY
+statements instead, see copy_writer).
 """
 
 from __future__ import annotations
@@ -30,10 +31,6 @@ class Rejected(NamedTuple):
     position: int
     raw: str
     errors: tuple[tuple[str | None, str, str], ...]  # (field, code, message)
-
-    @property
-    def reasons(self) -> list[str]:
-        return [reason(field, message) for field, _, message in self.errors]
 
 
 def reason(field: str | None, message: str) -> str:
