@@ -1,2 +1,3 @@
--- Loading an empty table: rows that passed every check stream straight into it.
+-- A direct load of hires (strategies.into_table): rows that passed every check stream straight
+-- into the table, in statements of a bounded number of rows (see copy_writer.py).
 COPY {target} ({columns}) FROM STDIN

@@ -1,9 +1,10 @@
 """A COPY fed from another thread, in statements of a bounded number of rows.
 
-The first load of an empty table is bound by Python (reading and checking) while PostgreSQL
-waits; a writer thread sends the checked rows, so that the backend's work for each COPY
-statement (its inserts, and the hire_counts trigger over the statement's rows) runs while the
-next rows are read (psycopg releases the GIL while it waits on the server). The connection
+A direct load of hires (a migration's first load, say) is bound by Python (reading and
+checking) while PostgreSQL waits; a writer thread sends the checked rows, so that the
+backend's work for each COPY statement (its inserts, and the hire_counts trigger over the
+statement's rows) runs while the next rows are read (psycopg releases the GIL while it waits
+on the server). The connection
 belongs to the writer until `close`; an error of the writer (a repeated id, the database
 gone) stops the reader at its next `put` and is raised again by `close`.
 """

@@ -6,9 +6,10 @@ is one transaction:
 1. it is put on record in `loads`: a CSV load first, committed on its own (listed as running
    while it runs; a load that dies is marked failed), a JSON batch in its own transaction;
 2. its records are checked a chunk at a time (check.RowCheck) and loaded by one strategy
-   (strategies): straight into an empty table, straight in for a batch of hires, or through
-   staging and set-based SQL; a direct strategy that meets a repeated or stored id is rolled
-   back and the load starts over through staging, reading its input again;
+   (strategies): straight into the table for a CSV of hires whose ids may be new, straight in
+   for a batch of hires, or through staging and set-based SQL; a direct strategy that meets
+   a repeated or stored id is rolled back and the load starts over through staging, reading
+   its input again;
 3. the load's record is completed with its counts, in the same transaction as its data.
 
 If anything fails, the transaction rolls back: none of the load's rows, rejects or counts are

@@ -43,8 +43,8 @@ MERGE_RETRIED = (
     psycopg.errors.SerializationFailure,
     psycopg.errors.UniqueViolation,  # an id a batch inserted meanwhile (see batch_directly)
 )
-LARGE_LOAD_ROWS = 10_000  # staged rows from which a load analyzes them first, and merges
-# stored ids before inserting (smaller loads insert at once, hoping their ids are new)
+LARGE_LOAD_ROWS = 10_000  # staged rows from which a load analyzes them first, and inserts at
+# once only when its ids lie beyond the stored ones (smaller loads always try, see _hopes_new)
 
 
 def into_table(session: LoadSession, table: Table, chunks, report: LoadReport, *,
