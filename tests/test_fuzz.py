@@ -8,14 +8,19 @@ and schema. The examples per operation are bounded here (HRAPI_FUZZ_EXAMPLES, 25
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import replace
 
+import fastavro
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from hrapi import create_app
+from hrapi.backups.avro_rows import avro_schema
+from hrapi.tables import TABLES
 from tests.helpers import load_parents
 
 EXAMPLES = int(os.environ.get("HRAPI_FUZZ_EXAMPLES", "25"))
@@ -40,15 +45,26 @@ def keyed_api_schema(settings):
 
 
 def _checks_left_out(case) -> list:
-    if case.media_type in ("multipart/form-data", "text/csv"):
-        # A CSV body is documented as a string of bytes, which says nothing of its content:
-        # any bytes are accepted as a file (bad rows are per-row rejects), and a file without
-        # a single row is a documented 422, though any string is "valid" to the schema.
+    if case.media_type in ("multipart/form-data", "text/csv", "application/avro"):
+        # A CSV or AVRO body is documented as a string of bytes, which says nothing of its
+        # content: any bytes are accepted as a CSV file (bad rows are per-row rejects), a file
+        # without a single row is a documented 422, and so are bytes that are not a backup,
+        # though any string is "valid" to the schema.
         return [schemathesis.checks.negative_data_rejection,
                 schemathesis.checks.positive_data_acceptance]  # fmt: skip
     return []
 
 
+def _avro_file() -> bytes:
+    out = io.BytesIO()
+    fastavro.writer(out, avro_schema(TABLES["jobs"]), [{"id": 7, "job": "Fuzzer"}])
+    return out.getvalue()
+
+
+# A backup to import is AVRO bytes: any bytes at all, or a file of the jobs' schema.
+schemathesis.openapi.media_type(
+    "application/avro", st.one_of(st.binary(max_size=2048), st.just(_avro_file()))
+)
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
                 derandomize=True)  # fmt: skip
 schema = schemathesis.pytest.from_fixture("api_schema")

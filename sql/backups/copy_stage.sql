@@ -1,1 +1,2 @@
-COPY {stage} ({columns}) FROM STDIN
+-- A backup's rows, checked against the data dictionary as they were read, stream in here.
+COPY {stage} ({columns}) FROM STDIN (FORMAT BINARY)

@@ -79,7 +79,9 @@ def _add_services(app: Flask, database: Database, settings: Settings) -> None:
     app.extensions["hrapi.table_sql"] = compose_per_table(
         load_group(settings.sql_dir, "tables", required=("read_rows", "count_rows"))
     )
-    app.extensions["hrapi.backups"] = Backups(database, settings.sql_dir, settings.backup_dir)
+    app.extensions["hrapi.backups"] = Backups(
+        database, settings.sql_dir, settings.backup_dir, settings.backup_keep
+    )
 
 
 _API_DESCRIPTION = (

@@ -149,32 +149,74 @@ def generate_fixtures(directory: Path, hires: int, seed_value: int) -> None:
 
 @click.command("backup")
 @click.argument("tables", nargs=-1, type=click.Choice(list(TABLES)))
+@click.option("--set", "as_set", is_flag=True,
+              help="one set of all three tables, read in a single snapshot")  # fmt: skip
 @with_appcontext
-def backup(tables: tuple[str, ...]) -> None:
-    """Write an AVRO backup of each TABLE (all tables when none is named)."""
-    backups = current_app.extensions["hrapi.backups"]
+def backup(tables: tuple[str, ...], as_set: bool) -> None:
+    """Write an AVRO backup of each TABLE (all tables when none is named), or a set."""
+    backups = _backups()
+    if as_set:
+        if tables:
+            raise click.UsageError("--set backs up all three tables; name none.")
+        entry = backups.create_set()
+        click.echo(f"set {entry['name']}: " + ", ".join(
+            f"{name} {info['rows']} rows" for name, info in entry["tables"].items()))  # fmt: skip
+        return
     for name in tables or LOAD_ORDER:
         info = backups.create(TABLES[name])
         click.echo(f"{name}: {backups.folder(TABLES[name]) / info.name} ({info.rows} rows)")
 
 
-@click.command("restore")
-@click.argument("table", type=click.Choice(list(TABLES)))
-@click.argument("name", required=False)
+@click.command("backups")
+@click.argument("table", required=False, type=click.Choice(list(TABLES)))
 @with_appcontext
-def restore(table: str, name: str | None) -> None:
-    """Replace TABLE's rows with backup NAME (default: the newest)."""
+def list_backups(table: str | None) -> None:
+    """List the backups of TABLE (of every table when none is named), then the sets."""
+    backups = _backups()
+    for name in (table,) if table else LOAD_ORDER:
+        listed = backups.list(TABLES[name])
+        click.echo(f"{name}: {len(listed) or 'no'} backups")
+        for info in listed:
+            what = f"problem: {info.problem}" if info.problem else f"{info.rows} rows"
+            click.echo(f"  {info.name}  {what}")
+    if table:
+        return
+    sets = backups.list_sets()
+    click.echo(f"sets: {len(sets) or 'none'}")
+    for entry in sets:
+        what = entry["problem"] and f"problem: {entry['problem']}"
+        click.echo(f"  {entry['name']}  " + (what or ", ".join(
+            f"{t} {info['rows']} rows" for t, info in entry["tables"].items())))  # fmt: skip
+
+
+@click.command("restore")
+@click.argument("table", required=False, type=click.Choice(list(TABLES)))
+@click.argument("name", required=False)
+@click.option("--set", "set_name", metavar="NAME", help="restore all three tables from set NAME")
+@with_appcontext
+def restore(table: str | None, name: str | None, set_name: str | None) -> None:
+    """Replace TABLE's rows with backup NAME (default: the newest), or all three tables with
+    a set's (--set NAME)."""
+    if bool(set_name) == bool(table):
+        raise click.UsageError("Name a TABLE (and optionally a backup), or give --set NAME.")
     try:
-        report = current_app.extensions["hrapi.backups"].restore(TABLES[table], name)
+        if set_name:
+            reports = list(_backups().restore_set(set_name)["tables"].values())
+        else:
+            reports = [_backups().restore(TABLES[table], name).as_dict()]
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(
-        f"{table}: restored {report.backup}: {report.rows} rows ({report.inserted} inserted, "
-        f"{report.updated} updated, {report.deleted} deleted, {report.unchanged} unchanged)"
-    )
+    for r in reports:
+        click.echo(f"{r['table']}: restored {r['backup']}: {r['rows']} rows ({r['inserted']} "
+                   f"inserted, {r['updated']} updated, {r['deleted']} deleted, {r['unchanged']} "
+                   "unchanged)")  # fmt: skip
 
 
-COMMANDS = (init_db, db_url, seed, generate_fixtures, backup, restore)
+def _backups():
+    return current_app.extensions["hrapi.backups"]
+
+
+COMMANDS = (init_db, db_url, seed, generate_fixtures, backup, list_backups, restore)
 
 
 def register_commands(app: Flask) -> None:

@@ -28,6 +28,14 @@ def _int_env(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _keep_env(name: str) -> int | None:
+    """How many backups to keep: a whole number from 1 up, or unset (keep all)."""
+    keep = _int_env(name, 0)
+    if os.environ.get(name, "").strip() and keep < 1:
+        raise SystemExit(f"{name} must be 1 or more (leave it unset to keep every backup)")
+    return keep or None
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the app reads from its environment (see the README's configuration table)."""
@@ -43,6 +51,7 @@ class Settings:
             or Path(os.environ.get("HRAPI_DATA_DIR", ".hrapi")) / "backups"
         ).resolve()
     )
+    backup_keep: int | None = field(default_factory=lambda: _keep_env("HRAPI_BACKUP_KEEP"))
     max_upload_mb: int = field(default_factory=lambda: _int_env("HRAPI_MAX_UPLOAD_MB", 512))
     max_batch_mb: int = field(default_factory=lambda: _int_env("HRAPI_MAX_BATCH_MB", 4))
     pool_size: int = field(default_factory=lambda: _int_env("HRAPI_POOL_SIZE", 4))

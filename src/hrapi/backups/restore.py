@@ -1,0 +1,176 @@
+"""Restoring tables from backups, in one transaction: staged, checked, locked, merged.
+
+Each backup's rows (already checked against the data dictionary as they are read) COPY into a
+staging table of their own; the primary key is built over them (an id twice: 422). Then the
+tables are locked against every writer (sql/backups/lock_table.sql), references that would
+dangle are refused (409), and each table is merged: rows the backup lacks deleted, changed
+rows updated, missing rows inserted (never delete-all-then-insert, so parents that hires point
+at are never gone, even briefly). A set merges parents' inserts and updates first, then the
+hires, then the parents' deletes, so the foreign keys hold at every statement. On any failure
+the transaction rolls back and the tables are exactly as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+
+import psycopg
+
+from hrapi.backups.avro_rows import BackupReader, copy_types
+from hrapi.backups.files import BackupError
+from hrapi.tables import Table
+
+log = logging.getLogger(__name__)
+
+STAGE_PREFIX = "hrapi_restore_"
+LOCK_ATTEMPTS = 5  # a restore of several tables may meet a load that locks them in another order
+
+
+@dataclass
+class RestoreReport:
+    table: str
+    backup: str
+    rows: int
+    inserted: int
+    updated: int
+    deleted: int
+    unchanged: int
+    duration_ms: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class _Staged:
+    table: Table
+    backup: str
+    rows: int
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+
+def restore_tables(
+    conn, steps: dict, sources: list[tuple[Table, str, BackupReader]], tune
+) -> list[RestoreReport]:
+    """Replace each source's table with its backup's rows, in one transaction (parents first
+    in sources). steps: {table: {query: SQL}} of sql/backups."""
+    started = time.perf_counter()
+    try:
+        with conn.transaction():
+            conn.execute(tune)
+            staged = [_stage(conn, steps[t.name], t, name, reader) for t, name, reader in sources]
+            _lock(conn, [steps[s.table.name]["lock_table"] for s in staged])
+            if len(staged) == 1:
+                _refuse_dangling(conn, steps[staged[0].table.name], staged[0])
+            _merge(conn, steps, staged)
+    except BackupError:
+        raise
+    except psycopg.errors.ForeignKeyViolation as exc:
+        raise BackupError(
+            409, f"The restore would leave rows pointing at nothing: {_diagnosis(exc)}"
+        ) from exc
+    except psycopg.errors.UniqueViolation as exc:
+        raise BackupError(
+            422, f"The backup holds an id more than once ({_diagnosis(exc)}); it was not restored."
+        ) from exc
+    except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
+        raise BackupError(422, f"The backup cannot be restored: {_diagnosis(exc)}") from exc
+    duration_ms = round((time.perf_counter() - started) * 1000)
+    reports = [
+        RestoreReport(
+            s.table.name,
+            s.backup,
+            s.rows,
+            s.inserted,
+            s.updated,
+            s.deleted,
+            s.rows - s.inserted - s.updated,
+            duration_ms,
+        )
+        for s in staged
+    ]
+    for r in reports:
+        log.info(
+            "restore table=%s backup=%s rows=%s inserted=%s updated=%s deleted=%s",
+            r.table,
+            r.backup,
+            r.rows,
+            r.inserted,
+            r.updated,
+            r.deleted,
+        )
+    return reports
+
+
+def _stage(conn, steps: dict, table: Table, name: str, reader: BackupReader) -> _Staged:
+    conn.execute(steps["create_stage"])
+    with conn.cursor().copy(steps["copy_stage"]) as copy:
+        copy.set_types(copy_types(table))
+        for rows in reader.chunks():
+            for row in rows:
+                copy.write_row(row)
+    conn.execute(steps["key_stage"])
+    return _Staged(table, name, reader.rows)
+
+
+def _lock(conn, locks: list) -> None:
+    """Take every table's restore lock; a deadlock with a load that locks the same tables in
+    another order (the database ends one of the two) is tried again."""
+    for attempt in range(1, LOCK_ATTEMPTS + 1):
+        try:
+            with conn.transaction():  # a savepoint: a deadlock releases what it took
+                for lock in locks:
+                    conn.execute(lock)
+            return
+        except psycopg.errors.DeadlockDetected:
+            if attempt == LOCK_ATTEMPTS:
+                raise
+            log.warning("restore: deadlock while locking (attempt %s); trying again", attempt)
+            time.sleep(0.05 * attempt)
+
+
+def _refuse_dangling(conn, steps: dict, staged: _Staged) -> None:
+    """409 when restoring one table would leave hires pointing at nothing."""
+    table = staged.table
+    dangling, first = conn.execute(steps[f"dangling_after_{table.name}"]).fetchone()
+    if not dangling:
+        return
+    ids = ", ".join(map(str, first)) + (", ..." if dangling > len(first) else "")
+    if table.name == "hired_employees":
+        message = (
+            f"Restoring {staged.backup} would add {dangling} hires whose department or "
+            f"job does not exist (ids {ids}); restore departments and jobs first."
+        )
+    else:
+        message = (
+            f"Restoring {staged.backup} would leave {dangling} hires pointing at "
+            f"{table.name} that the backup does not have (hire ids {ids}); change or "
+            "remove those hires first."
+        )
+    raise BackupError(409, message)
+
+
+def _merge(conn, steps: dict, staged: list[_Staged]) -> None:
+    """Parents' updates and inserts, then each table's deletes children first (see the
+    module docstring): one table alone is simply deleted, updated and inserted."""
+    for s in staged:
+        if s.table.name != "hired_employees":
+            _upsert(conn, steps[s.table.name], s)
+    for s in reversed(staged):
+        s.deleted = conn.execute(steps[s.table.name]["delete_absent"]).rowcount
+        if s.table.name == "hired_employees":
+            _upsert(conn, steps[s.table.name], s)
+
+
+def _upsert(conn, steps: dict, s: _Staged) -> None:
+    s.updated = conn.execute(steps["update_changed"]).rowcount
+    s.inserted = conn.execute(steps["insert_missing"]).rowcount
+
+
+def _diagnosis(exc: psycopg.Error) -> str:
+    detail = exc.diag.message_detail or exc.diag.message_primary or type(exc).__name__
+    return detail.splitlines()[0]

@@ -1,0 +1,163 @@
+"""Backups as the API and the CLI use them: create, import, list, download and restore a
+table's backups, and sets of all three tables.
+
+Built once per app (the SQL is read at start-up). The files are files.BackupFiles' business,
+the AVRO format avro_rows', the database side of a restore restore's.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+from pathlib import Path
+
+from hrapi.backups import avro_rows
+from hrapi.backups.files import SETS, BackupError, BackupFiles, BackupInfo
+from hrapi.backups.restore import STAGE_PREFIX, RestoreReport, restore_tables
+from hrapi.db import Database
+from hrapi.sql_files import compose_per_table, load_group
+from hrapi.tables import LOAD_ORDER, TABLES, Table
+
+log = logging.getLogger(__name__)
+
+BACKUP_QUERIES = (
+    "copy_out",
+    "create_stage",
+    "copy_stage",
+    "key_stage",
+    "lock_table",
+    "delete_absent",
+    "update_changed",
+    "insert_missing",
+    "dangling_after_departments",
+    "dangling_after_jobs",
+    "dangling_after_hired_employees",
+    "tune_session",
+    "read_only_snapshot",
+)
+READ_BYTES = 1 << 20
+
+
+class Backups:
+    """Backups of the tables under backup_dir, keeping the newest `keep` of each (None: all)."""
+
+    def __init__(
+        self, database: Database, sql_dir: Path, backup_dir: Path, keep: int | None = None
+    ):
+        self.database = database
+        self.files = BackupFiles(backup_dir, keep)
+        self.sql = compose_per_table(
+            load_group(sql_dir, "backups", required=BACKUP_QUERIES), stage_prefix=STAGE_PREFIX
+        )
+
+    def folder(self, table: Table) -> Path:
+        return self.files.folder(table.name)
+
+    # -- one table ---------------------------------------------------------------------------
+
+    def create(self, table: Table) -> BackupInfo:
+        """Write a backup of table (one statement: one snapshot); its listing entry."""
+        with self.database.connection() as conn, self.files.writing(table.name) as (out, meta):
+            meta["rows"] = avro_rows.write_rows(conn, self.sql[table.name]["copy_out"], table, out)
+        log.info(
+            "backup table=%s name=%s rows=%s bytes=%s",
+            table.name,
+            meta["name"],
+            meta["rows"],
+            meta["bytes"],
+        )
+        return _info(meta)
+
+    def import_backup(self, table: Table, stream) -> BackupInfo:
+        """Store an AVRO file made elsewhere as a new backup of table, once it is read whole
+        and every row found valid (else 422, and nothing is kept)."""
+        with self.files.writing(table.name) as (out, meta):
+            reader = avro_rows.BackupReader(_Tee(stream, out), table, "The uploaded file")
+            for _ in reader.chunks():
+                pass
+            if stream.read(1):
+                raise BackupError(422, "The uploaded file goes on after its last AVRO block.")
+            meta["rows"] = reader.rows
+        log.info("backup imported table=%s name=%s rows=%s", table.name, meta["name"], meta["rows"])
+        return _info(meta)
+
+    def list(self, table: Table) -> list[BackupInfo]:
+        return self.files.list(table.name)
+
+    def open_download(self, table: Table, name: str):
+        """(listing entry, the file opened and checked) of a usable backup; 404 or 422."""
+        info = self.files.find(table.name, name)
+        return info, self.files.open_checked((table.name,), info.name, info.sha256)
+
+    def restore(self, table: Table, name: str | None = None) -> RestoreReport:
+        """Replace table's rows with a backup's (the newest usable one for None)."""
+        info = self.files.find(table.name, name)
+        with self.files.open_checked((table.name,), info.name, info.sha256) as handle:
+            reader = avro_rows.BackupReader(handle, table, f"Backup {info.name}")
+            return self._restore([(table, info.name, reader)])[0]
+
+    # -- sets of all three tables --------------------------------------------------------------
+
+    def create_set(self) -> dict:
+        """One backup of each table, read in a single snapshot, with a manifest."""
+        with (
+            self.database.connection() as conn,
+            conn.transaction(),
+            self.files.writing_set() as (name, open_table, tables),
+        ):
+            conn.execute(self.sql["departments"]["read_only_snapshot"])
+            for table_name in LOAD_ORDER:
+                table = TABLES[table_name]
+                rows = avro_rows.write_rows(
+                    conn, self.sql[table_name]["copy_out"], table, open_table(table_name)
+                )
+                tables[table_name] = {"rows": rows}
+        entry = next(s for s in self.files.list_sets() if s["name"] == name)
+        log.info(
+            "backup set name=%s %s",
+            name,
+            " ".join(f"{t}={v['rows']}" for t, v in entry["tables"].items()),
+        )
+        return entry
+
+    def list_sets(self) -> list[dict]:
+        return self.files.list_sets()
+
+    def restore_set(self, name: str) -> dict:
+        """Replace all three tables with a set's rows, in one transaction."""
+        entry = self.files.find_set(name, LOAD_ORDER)
+        with ExitStack() as stack:
+            sources = []
+            for table_name in LOAD_ORDER:
+                sha256 = entry["tables"][table_name]["sha256"]
+                handle = self.files.open_checked((SETS, name), f"{table_name}.avro", sha256)
+                stack.enter_context(handle)
+                label = f"Backup set {name}, {table_name}"
+                reader = avro_rows.BackupReader(handle, TABLES[table_name], label)
+                sources.append((TABLES[table_name], name, reader))
+            reports = self._restore(sources)
+        return {"name": name, "tables": {r.table: r.as_dict() for r in reports}}
+
+    def _restore(self, sources) -> list[RestoreReport]:
+        with self.database.connection() as conn:
+            tune = self.sql["departments"]["tune_session"]
+            return restore_tables(conn, self.sql, sources, tune)
+
+
+def _info(meta: dict) -> BackupInfo:
+    fields = ("name", "table", "rows", "bytes", "sha256", "created_at")
+    return BackupInfo(**{key: meta[key] for key in fields})
+
+
+class _Tee:
+    """A binary stream read through, what is read written to out as well."""
+
+    def __init__(self, stream, out):
+        self._stream = stream
+        self._out = out
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        if data:
+            self._out.write(data)
+        return data

@@ -1,0 +1,294 @@
+"""Backups one can trust: only our own files, checked rows, download, import and retention."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+from dataclasses import replace
+
+import fastavro
+import pytest
+
+from hrapi import create_app
+from hrapi.backups.avro_rows import avro_schema
+from hrapi.tables import TABLES
+from tests.helpers import batch, load_parents
+from tests.test_backups import TABLE_QUERIES, backup, reseal, restore
+
+HIRE = "2021-03-04T05:06:07Z"
+
+
+@pytest.fixture
+def hires(client):
+    load_parents(client)
+    rows = [{"id": i, "name": f"Person {i}", "datetime": HIRE, "department_id": 1, "job_id": 2}
+            for i in range(1, 21)]  # fmt: skip
+    assert batch(client, "hired_employees", rows).status_code == 201
+    return client
+
+
+def avro_bytes(table: str, records: list[dict]) -> bytes:
+    out = io.BytesIO()
+    fastavro.writer(out, avro_schema(TABLES[table]), records)
+    return out.getvalue()
+
+
+def folder(settings, table="hired_employees"):
+    return settings.backup_dir / table
+
+
+def test_a_symlink_named_like_a_backup_is_never_followed(hires, settings, sql, tmp_path):
+    real = backup(hires, "hired_employees")
+    sql("DELETE FROM hired_employees WHERE id > 10")
+    before = sql(TABLE_QUERIES["hired_employees"])
+    # A symlink to the real backup, with a sidecar that matches it: still not ours.
+    name = "20991231T235959.999999Z.avro"
+    (folder(settings) / name).symlink_to(folder(settings) / real["name"])
+    (folder(settings) / (name + ".json")).write_text(
+        (folder(settings) / (real["name"] + ".json")).read_text())  # fmt: skip
+    listing = hires.get("/api/v1/tables/hired_employees/backups").get_json()["backups"]
+    assert listing[0]["name"] == name and listing[0]["problem"] == "not a regular file"
+    response = restore(hires, "hired_employees", name)
+    assert response.status_code == 422 and "cannot be used" in response.get_json()["message"]
+    assert sql(TABLE_QUERIES["hired_employees"]) == before
+    assert hires.get(f"/api/v1/tables/hired_employees/backups/{name}").status_code == 422
+    # {} restores the newest usable backup, the real one
+    assert restore(hires, "hired_employees").get_json()["backup"] == real["name"]
+
+
+def test_a_sidecar_naming_another_file_is_data_not_a_path(hires, settings, sql, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    evil = outside / "evil.avro"
+    evil.write_bytes(avro_bytes("hired_employees", [
+        {"id": 666, "name": "Evil", "datetime": 0, "department_id": 1, "job_id": 1}]))  # fmt: skip
+    info = backup(hires, "hired_employees")
+    sidecar = folder(settings) / (info["name"] + ".json")
+    meta = json.loads(sidecar.read_text())
+    meta["name"] = "../../outside/evil.avro"
+    sidecar.write_text(json.dumps(meta))
+    response = restore(hires, "hired_employees", info["name"])
+    assert response.status_code == 200  # the backup's own file, by its own name
+    assert sql("SELECT count(*) FROM hired_employees WHERE id = 666") == [(0,)]
+    # and with the evil file's checksum, the backup's own file no longer matches: refused
+    import hashlib
+
+    meta["sha256"] = hashlib.sha256(evil.read_bytes()).hexdigest()
+    sidecar.write_text(json.dumps(meta))
+    assert restore(hires, "hired_employees", info["name"]).status_code == 422
+    assert sql("SELECT count(*) FROM hired_employees WHERE id = 666") == [(0,)]
+
+
+def test_a_backup_without_its_sidecar_is_listed_and_refused(hires, settings, sql):
+    info = backup(hires, "hired_employees")
+    (folder(settings) / (info["name"] + ".json")).unlink()
+    sql("DELETE FROM hired_employees WHERE id > 10")
+    before = sql(TABLE_QUERIES["hired_employees"])
+    listing = hires.get("/api/v1/tables/hired_employees/backups").get_json()["backups"]
+    assert listing[0]["problem"] and listing[0]["rows"] is None
+    response = restore(hires, "hired_employees", info["name"])
+    assert response.status_code == 422 and "missing" in response.get_json()["message"]
+    assert restore(hires, "hired_employees").status_code == 404  # no usable backup at all
+    assert sql(TABLE_QUERIES["hired_employees"]) == before
+
+
+@pytest.mark.parametrize("sidecar", ["not json", "[1, 2]", '{"rows": "many"}',
+                                     '{"rows": 1, "bytes": 1, "sha256": "../x", '
+                                     '"created_at": "now"}'])  # fmt: skip
+def test_an_unreadable_sidecar_is_a_problem_not_a_500(hires, settings, sidecar):
+    info = backup(hires, "jobs")
+    (folder(settings, "jobs") / (info["name"] + ".json")).write_text(sidecar)
+    listing = hires.get("/api/v1/tables/jobs/backups")
+    assert listing.status_code == 200 and listing.get_json()["backups"][0]["problem"]
+    assert restore(hires, "jobs", info["name"]).status_code == 422
+
+
+@pytest.mark.parametrize("junk", ["folder", "text", "fifo", "empty"])
+def test_junk_named_like_a_backup_never_makes_a_500(hires, settings, sql, junk):
+    backup(hires, "jobs")
+    name = "20991231T235959.999999Z.avro"
+    path = folder(settings, "jobs") / name
+    if junk == "folder":
+        path.mkdir()
+    elif junk == "fifo":
+        os.mkfifo(path)
+    else:
+        path.write_bytes(b"" if junk == "empty" else b"id,job\n1,Clerk\n")
+    if junk in ("text", "empty"):
+        reseal_new(path)
+    before = sql(TABLE_QUERIES["jobs"])
+    listing = hires.get("/api/v1/tables/jobs/backups")
+    assert listing.status_code == 200
+    entry = listing.get_json()["backups"][0]
+    assert entry["name"] == name and (entry["problem"] is None) == (junk in ("text", "empty"))
+    response = restore(hires, "jobs", name)
+    assert response.status_code == 422, response.get_json()
+    assert sql(TABLE_QUERIES["jobs"]) == before
+    assert hires.get(f"/api/v1/tables/jobs/backups/{name}").status_code in (200, 422)
+
+
+def reseal_new(path):
+    """A sidecar for a file we did not write, as a forger would make it."""
+    import hashlib
+
+    data = path.read_bytes()
+    meta = {"name": path.name, "table": path.parent.name, "rows": 1, "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(), "created_at": "2099-12-31"}  # fmt: skip
+    path.with_name(path.name + ".json").write_text(json.dumps(meta))
+
+
+BAD_ROWS = [
+    ({"name": ""}, "Must not be empty."),
+    ({"name": "   "}, "Must not be empty."),
+    ({"name": "x" * 5000}, "Longer than 1000 characters."),
+    ({"name": "nul\x00here"}, "Contains a NUL character."),
+    ({"id": 0}, "Must be between 1 and 2147483647."),
+    ({"department_id": -3}, "Must be between 1 and 2147483647."),
+]
+
+
+@pytest.mark.parametrize(("change", "reason"), BAD_ROWS)
+def test_a_backup_with_a_row_the_dictionary_refuses_is_not_restored(
+    hires, settings, sql, change, reason
+):
+    info = backup(hires, "hired_employees")
+    path = folder(settings) / info["name"]
+    with path.open("rb") as handle:
+        records = list(fastavro.reader(handle))
+    records[5].update(change)
+    path.write_bytes(avro_bytes("hired_employees", records))
+    reseal(path)
+    sql("DELETE FROM hired_employees WHERE id > 10")
+    before = sql(TABLE_QUERIES["hired_employees"])
+    response = restore(hires, "hired_employees", info["name"])
+    body = response.get_json()
+    assert response.status_code == 422, body
+    assert "row 6" in body["message"] and reason in body["message"]
+    assert body["errors"]["rows"][0]["row"] == 6
+    assert body["errors"]["rows"][0]["errors"][0]["message"] == reason
+    assert sql(TABLE_QUERIES["hired_employees"]) == before
+
+
+def test_a_backup_with_an_id_twice_is_not_restored(hires, settings, sql):
+    info = backup(hires, "hired_employees")
+    path = folder(settings) / info["name"]
+    with path.open("rb") as handle:
+        records = list(fastavro.reader(handle))
+    records[3]["id"] = records[2]["id"]
+    path.write_bytes(avro_bytes("hired_employees", records))
+    reseal(path)
+    sql("DELETE FROM hired_employees WHERE id > 10")
+    before = sql(TABLE_QUERIES["hired_employees"])
+    response = restore(hires, "hired_employees", info["name"])
+    assert response.status_code == 422
+    assert "more than once" in response.get_json()["message"]
+    assert sql(TABLE_QUERIES["hired_employees"]) == before
+
+
+def test_download_gives_the_file_and_import_stores_it_as_a_new_backup(hires, settings, sql):
+    info = backup(hires, "hired_employees")
+    download = hires.get(f"/api/v1/tables/hired_employees/backups/{info['name']}")
+    assert download.status_code == 200
+    assert download.mimetype == "application/avro"
+    assert download.data == (folder(settings) / info["name"]).read_bytes()
+    before = sql(TABLE_QUERIES["hired_employees"])
+    sql("DELETE FROM hired_employees")
+    imported = hires.post("/api/v1/tables/hired_employees/backups", data=download.data,
+                          content_type="application/avro")  # fmt: skip
+    entry = imported.get_json()
+    assert imported.status_code == 201, entry
+    assert entry["name"] != info["name"] and entry["rows"] == info["rows"] == 20
+    assert entry["sha256"] == info["sha256"] and entry["problem"] is None
+    names = [b["name"] for b in
+             hires.get("/api/v1/tables/hired_employees/backups").get_json()["backups"]]  # fmt: skip
+    assert names == [entry["name"], info["name"]]
+    report = restore(hires, "hired_employees", entry["name"]).get_json()
+    assert report["inserted"] == 20
+    assert sql(TABLE_QUERIES["hired_employees"]) == before
+
+
+def test_download_of_an_unknown_backup_is_404(hires):
+    backup(hires, "jobs")
+    for name in ("20990101T000000.000000Z.avro", "..%2F..%2Fetc%2Fpasswd", "x.json"):
+        assert hires.get(f"/api/v1/tables/jobs/backups/{name}").status_code == 404
+    assert hires.get("/api/v1/tables/salaries/backups/x.avro").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b"not avro at all", "not an AVRO file"),
+        (b"Obj\x01garbage", "not an AVRO file"),
+        ("other schema", "does not have the schema"),
+        ("bad row", "Must not be empty."),
+        ("truncated", "cannot be read"),
+        ("trailing", "cannot be read"),
+    ],
+)
+def test_an_import_that_is_not_a_valid_backup_is_422_and_leaves_nothing(
+    hires, settings, body, words
+):
+    good = avro_bytes("jobs", [{"id": i, "job": f"Job {i}"} for i in range(1, 500)])
+    if body == "other schema":
+        body = avro_bytes("departments", [{"id": 1, "department": "x"}])
+    elif body == "bad row":
+        body = avro_bytes("jobs", [{"id": 1, "job": "ok"}, {"id": 2, "job": ""}])
+    elif body == "truncated":
+        body = good[: len(good) - 30]
+    elif body == "trailing":
+        body = good + b"more"
+    response = hires.post("/api/v1/tables/jobs/backups", data=body,
+                          content_type="application/avro")  # fmt: skip
+    assert response.status_code == 422, response.get_json()
+    assert words in response.get_json()["message"]
+    jobs = folder(settings, "jobs")
+    assert not (list(jobs.iterdir()) if jobs.exists() else [])
+
+
+def test_an_import_of_another_content_type_is_415(hires):
+    response = hires.post("/api/v1/tables/jobs/backups", data=b"1,Clerk\n",
+                          content_type="text/csv")  # fmt: skip
+    assert response.status_code == 415
+
+
+def test_retention_keeps_the_newest_backups_and_sets(settings, sql):
+    app = create_app(replace(settings, backup_keep=2))
+    try:
+        client = app.test_client()
+        load_parents(client)
+        made = [backup(client, "jobs")["name"] for _ in range(4)]
+        listing = client.get("/api/v1/tables/jobs/backups").get_json()["backups"]
+        listed = [b["name"] for b in listing]
+        assert listed == made[:1:-1]
+        assert sorted(p.name for p in folder(settings, "jobs").iterdir()) == sorted(
+            [*made[2:], *(n + ".json" for n in made[2:])])  # fmt: skip
+        stray = folder(settings, "jobs") / "notes.txt"  # not ours: never deleted
+        stray.write_text("keep me")
+        sets = [client.post("/api/v1/backups").get_json()["name"] for _ in range(3)]
+        assert [s["name"] for s in client.get("/api/v1/backups").get_json()["sets"]] == \
+            sets[:0:-1]  # fmt: skip
+        assert stray.exists()
+    finally:
+        app.extensions["hrapi.db"].close()
+
+
+def test_listing_and_restore_race_with_backups_being_written(hires, settings):
+    """A backup being written is never listed half-done."""
+    errors = []
+
+    def write():
+        for _ in range(5):
+            response = hires.post("/api/v1/tables/jobs/backups")
+            if response.status_code != 201:
+                errors.append(response.get_json())
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    while thread.is_alive():
+        for entry in hires.get("/api/v1/tables/jobs/backups").get_json()["backups"]:
+            if entry["problem"]:
+                errors.append(entry)
+    thread.join()
+    assert not errors
