@@ -8,6 +8,7 @@ compared (single timings on this machine vary by a third from one minute to the 
 - the dialect matrix: 1M-row files (3.5% bad rows) uploaded through gunicorn into an empty
   hired_employees, every rule enforced; the plain LF file is also the first-load row;
 - 1M new ids into a table holding 1M rows, and the same file again (all unchanged);
+- a backup of 1M hires and its restore into the emptied table, against COPY out and in;
 - 1000-row JSON batches from 4 clients, in rows per second, against the reference's;
 - the worker's peak RSS over every upload, and its growth from 1M to 3M rows (the 3M file
   uploaded right after the 1M turns);
@@ -67,7 +68,7 @@ DIALECTS = {  # name: (dialect, the upload's query parameters)
 }
 BATCH_FORMS = {"Z": "Z", "+00:00": "+00:00", "fractional seconds": ".123456Z"}
 GOALS = {"dialect": 0.6, "first load": 0.8, "into 1M rows": 0.4, "batches": 0.3,
-         "all rejected": 0.2}  # fmt: skip
+         "all rejected": 0.2, "backups": 0.3}  # fmt: skip
 MEMORY_MB, MEMORY_GROWTH = 150, 0.10
 
 
@@ -107,6 +108,7 @@ def main() -> int:
                 seconds, peaks["3M"] = _upload(url, server, _dataset(3 * MILLION, PLAIN), {})
                 print(f"3M rows: {seconds:.2f} s, worker peak {peaks['3M'] >> 20} MB", flush=True)
         rows += _into_a_full_table(url, server, plain_reference, peaks)
+        rows += _backup_and_restore(url, server)
         bad = _dataset(MILLION, Dialect(zone=""))  # no time zone: every row rejected
         seconds = statistics.median(_upload(url, server, bad, {})[0] for _ in range(REPEATS))
         rows.append(Row("a file of 1M rows all rejected (no time zones)", seconds,
@@ -161,6 +163,54 @@ def _into_a_full_table(url, server, reference_s: float, peaks: dict) -> list[Row
             GOALS["into 1M rows"]),
         Row("the same file again (all unchanged)", again_s, reference_s, reference_s / again_s,
             GOALS["into 1M rows"]),
+    ]  # fmt: skip
+
+
+def _backup_and_restore(url, server) -> list[Row]:
+    """A backup of 1M hires and its restore into the emptied table, against COPY of the same
+    rows out to a file and back into a table with its primary key (psql's \\copy to, from)."""
+    _upload(url, server, _dataset(MILLION, PLAIN), {})
+    times: dict[str, list[float]] = {"to": [], "backup": [], "from": [], "restore": []}
+    columns = "id, name, datetime, department_id, job_id"
+    with tempfile.TemporaryDirectory() as scratch, psycopg.connect(url, autocommit=True) as conn:
+        dump = Path(scratch) / "hires.txt"
+        for turn in range(1, REPEATS + 1):
+            started = time.perf_counter()
+            query = f"COPY (SELECT {columns} FROM hired_employees ORDER BY id) TO STDOUT"
+            with dump.open("wb") as out, conn.cursor().copy(query) as copy:
+                for block in copy:
+                    out.write(block)
+            times["to"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            status, body = server.call("POST", "/api/v1/tables/hired_employees/backups")
+            times["backup"].append(time.perf_counter() - started)
+            assert status == 201, body
+            conn.execute("DROP TABLE IF EXISTS bench_reference")
+            conn.execute("CREATE TABLE bench_reference (LIKE hired_employees INCLUDING INDEXES)")
+            conn.execute("CHECKPOINT")
+            started = time.perf_counter()
+            with dump.open("rb") as source, conn.cursor().copy(
+                    f"COPY bench_reference ({columns}) FROM STDIN") as copy:  # fmt: skip
+                while chunk := source.read(1 << 16):
+                    copy.write(chunk)
+            times["from"].append(time.perf_counter() - started)
+            conn.execute("DROP TABLE bench_reference")
+            conn.execute("TRUNCATE hired_employees")
+            conn.execute("CHECKPOINT")
+            started = time.perf_counter()
+            status, body = server.call("POST", "/api/v1/tables/hired_employees/restore", b"{}",
+                                       "application/json")  # fmt: skip
+            times["restore"].append(time.perf_counter() - started)
+            assert status == 200 and json.loads(body)["inserted"] > 900_000, body
+            took = ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items())
+            print(f"backups, turn {turn}: {took}", flush=True)
+    median = {k: statistics.median(v) for k, v in times.items()}
+    return [
+        Row("backup of 1M hires (AVRO) against COPY ... TO", median["backup"], median["to"],
+            median["to"] / median["backup"], GOALS["backups"]),
+        Row("restore of 1M hires into the emptied table, against COPY ... FROM",
+            median["restore"], median["from"], median["from"] / median["restore"],
+            GOALS["backups"]),
     ]  # fmt: skip
 
 

@@ -3,7 +3,8 @@
 Each backup's rows (already checked against the data dictionary as they are read) COPY into a
 staging table of their own; the primary key is built over them (an id twice: 422). Then the
 tables are locked against every writer (sql/backups/lock_table.sql), references that would
-dangle are refused (409), and each table is merged: rows the backup lacks deleted, changed
+dangle are refused (409: checked set-based, so that the merge skips the per-row key probes
+where the role may, as loads do), and each table is merged: rows the backup lacks deleted, changed
 rows updated, missing rows inserted (never delete-all-then-insert, so parents that hires point
 at are never gone, even briefly). A set merges parents' inserts and updates first, then the
 hires, then the parents' deletes, so the foreign keys hold at every statement. On any failure
@@ -54,19 +55,30 @@ class _Staged:
 
 
 def restore_tables(
-    conn, steps: dict, sources: list[tuple[Table, str, BackupReader]], tune
+    conn, steps: dict, sources: list[tuple[Table, str, BackupReader]], common: dict, skip_keys: bool
 ) -> list[RestoreReport]:
     """Replace each source's table with its backup's rows, in one transaction (parents first
-    in sources). steps: {table: {query: SQL}} of sql/backups."""
+    in sources). steps: {table: {query: SQL}} of sql/backups; common: the ingest steps it
+    shares (tune_session, lock_parents, skip_key_checks, check_keys_per_row); skip_keys:
+    whether the role may skip the per-row foreign-key probes (see skip_key_checks.sql)."""
     started = time.perf_counter()
     try:
         with conn.transaction():
-            conn.execute(tune)
+            conn.execute(common["tune_session"])
             staged = [_stage(conn, steps[t.name], t, name, reader) for t, name, reader in sources]
             _lock(conn, [steps[s.table.name]["lock_table"] for s in staged])
+            hires = next((s for s in staged if s.table.name == "hired_employees"), None)
             if len(staged) == 1:
+                if hires and skip_keys:  # the references checked now stay valid
+                    conn.execute(common["lock_parents"])
                 _refuse_dangling(conn, steps[staged[0].table.name], staged[0])
+            if skip_keys:  # every reference is checked set-based instead, the tables locked
+                conn.execute(common["skip_key_checks"])
             _merge(conn, steps, staged)
+            if skip_keys:
+                if len(staged) > 1 and hires:  # the hires now stored, against the parents now
+                    _refuse_dangling(conn, steps["hired_employees"], hires)
+                conn.execute(common["check_keys_per_row"])
     except BackupError:
         raise
     except psycopg.errors.ForeignKeyViolation as exc:

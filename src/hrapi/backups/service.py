@@ -15,7 +15,7 @@ from hrapi.backups import avro_rows
 from hrapi.backups.files import SETS, BackupError, BackupFiles, BackupInfo
 from hrapi.backups.restore import STAGE_PREFIX, RestoreReport, restore_tables
 from hrapi.db import Database
-from hrapi.sql_files import compose_per_table, load_group
+from hrapi.sql_files import compose_for_table, compose_per_table, load_group
 from hrapi.tables import LOAD_ORDER, TABLES, Table
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,14 @@ BACKUP_QUERIES = (
     "dangling_after_departments",
     "dangling_after_jobs",
     "dangling_after_hired_employees",
-    "tune_session",
     "read_only_snapshot",
+)
+SHARED_STEPS = (  # the ingest steps a restore shares with loads
+    "tune_session",
+    "lock_parents",
+    "may_skip_key_checks",
+    "skip_key_checks",
+    "check_keys_per_row",
 )
 READ_BYTES = 1 << 20
 
@@ -49,6 +55,12 @@ class Backups:
         self.sql = compose_per_table(
             load_group(sql_dir, "backups", required=BACKUP_QUERIES), stage_prefix=STAGE_PREFIX
         )
+        shared = load_group(sql_dir, "ingest", required=SHARED_STEPS)
+        self.shared = {
+            name: compose_for_table(shared[name], TABLES["hired_employees"])
+            for name in SHARED_STEPS
+        }
+        self._may_skip: bool | None = None  # asked of the database once
 
     def folder(self, table: Table) -> Path:
         return self.files.folder(table.name)
@@ -140,8 +152,12 @@ class Backups:
 
     def _restore(self, sources) -> list[RestoreReport]:
         with self.database.connection() as conn:
-            tune = self.sql["departments"]["tune_session"]
-            return restore_tables(conn, self.sql, sources, tune)
+            if self._may_skip is None:
+                with conn.transaction():
+                    self._may_skip = conn.info.server_version >= 150000 and bool(
+                        conn.execute(self.shared["may_skip_key_checks"]).fetchone()[0]
+                    )
+            return restore_tables(conn, self.sql, sources, self.shared, self._may_skip)
 
 
 def _info(meta: dict) -> BackupInfo:
