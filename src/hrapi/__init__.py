@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         database.close()
         raise
 
+    request_log.init_app(app)  # first: every later hook and answer has the request's id
     api = Api(app, spec_kwargs={"info": {"description": _API_DESCRIPTION}})
     for blueprint in (docs.blp, tables_api.blp, loads_api.blp, insights_api.blp, backups_api.blp):
         api.register_blueprint(blueprint)
@@ -65,7 +66,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     docs.init_app(app)
     errors.init_app(app, api)
     parameters.init_app(app)
-    request_log.init_app(app)
     cli.register_commands(app)
     return app
 

@@ -21,7 +21,7 @@ blp = Blueprint("loads", __name__, url_prefix="/api/v1", description="Load histo
 LOAD_FIELDS = (
     "id", "table_name", "source", "filename", "on_conflict", "status", "received", "inserted",
     "updated", "unchanged", "rejected", "error", "started_at", "finished_at", "duration_ms",
-    "options",
+    "options", "request_id",
 )  # fmt: skip
 
 
@@ -45,6 +45,9 @@ class LoadSchema(Schema):
     duration_ms = fields.Integer(allow_none=True)
     options = fields.Dict(
         metadata={"description": "what it ran with: CSV dialect, dry_run, reject limits"}
+    )
+    request_id = fields.String(
+        allow_none=True, metadata={"description": "the X-Request-ID of the request that made it"}
     )
 
 

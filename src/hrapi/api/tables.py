@@ -79,7 +79,13 @@ class Aborted(Exception):
 
 def _run_load(table: Table, data, args: dict, filename: str | None = None) -> dict:
     try:
-        report = _ingestor().load(table, data, filename=filename, limits=LOAD_ARGS.limits(args))
+        report = _ingestor().load(
+            table,
+            data,
+            filename=filename,
+            limits=LOAD_ARGS.limits(args),
+            request_id=request_log.request_id(),
+        )
     except EmptyInput:
         abort(422, message=f"No rows to load into {table.name}: the input is empty.")
     except SourceError as exc:

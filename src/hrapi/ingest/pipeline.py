@@ -4,7 +4,8 @@ Single and multi-file CSV uploads, JSON batches and `hrapi seed` call `Ingestor.
 is one transaction:
 
 1. it is put on record in `loads`: a CSV load first, committed on its own (listed as running
-   while it runs; a load that dies is marked failed), a JSON batch in its own transaction;
+   while it runs, with the rows read so far: see heartbeat; a load that dies is marked
+   failed), a JSON batch in its own transaction;
 2. its records are checked a chunk at a time (check.RowCheck) and loaded by one strategy
    (strategies): straight into the table for a CSV of hires whose ids may be new, straight in
    for a batch of hires, or through staging and set-based SQL; a direct strategy that meets
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
 from itertools import chain
 
 import psycopg
@@ -27,6 +29,7 @@ from psycopg.types.json import Jsonb
 
 from hrapi.db import Database, DatabaseUnavailable
 from hrapi.ingest import strategies
+from hrapi.ingest.heartbeat import Heartbeat
 from hrapi.ingest.rejects import RejectSpool, reasons_of
 from hrapi.ingest.report import REPORT_REJECTS, LoadReport, log_report
 from hrapi.ingest.session import LoadSession
@@ -50,7 +53,7 @@ INGEST_STEPS = (
 )  # fmt: skip
 LOAD_QUERIES = (
     "create_load", "complete_load", "fail_load", "fail_orphaned_loads", "list_rejects",
-    "get_load", "list_loads", "report_rejects", "count_errors",
+    "get_load", "list_loads", "report_rejects", "count_errors", "beat", "own_backend",
 )  # fmt: skip
 
 
@@ -79,7 +82,7 @@ class Ingestor:
         self._written_since_fold = 0  # hires written by this process since it last folded
 
     def load(self, table: Table, data, *, filename: str | None = None,
-             limits: Limits = NO_LIMITS) -> LoadReport:  # fmt: skip
+             limits: Limits = NO_LIMITS, request_id: str | None = None) -> LoadReport:  # fmt: skip
         """Load an input (sources.CsvInput or JsonInput) into table in one transaction.
 
         Raises EmptyInput (before anything is recorded) when there are no rows,
@@ -96,14 +99,21 @@ class Ingestor:
         if data.source == "json":
             options = vars(limits)
         load_fields = {"table": table.name, "source": data.source, "filename": filename,
-                       "on_conflict": limits.on_conflict, "options": Jsonb(options)}  # fmt: skip
+                       "on_conflict": limits.on_conflict, "options": Jsonb(options),
+                       "request_id": request_id}  # fmt: skip
         report = LoadReport(load_id=0, table=table.name, status="running", source=data.source)
         with self.database.connection() as conn:
             may_skip = self._may_skip_key_checks(conn)
             try:
-                if data.source == "csv":  # on record while it runs
+                if data.source == "csv":  # on record while it runs, beating
                     report.load_id = self._create_load(conn, load_fields)
-                with conn.transaction():
+                    beating = Heartbeat(self.database, self.loads_sql["beat"], report)
+                else:
+                    beating = nullcontext()
+                with beating, conn.transaction():
+                    if data.source == "csv":
+                        own = conn.execute(self.loads_sql["own_backend"]).fetchone()[0]
+                        beating.backend_pid = own
                     if not report.load_id:
                         report.load_id = self._record(conn, load_fields)
                     session = LoadSession(conn, self.steps[table.name], may_skip,

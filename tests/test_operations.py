@@ -1,0 +1,128 @@
+"""Operations: request ids, the progress of running loads, and /metrics."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+
+from hrapi import create_app
+from tests.helpers import batch, load_parents, upload_csv
+
+HIRE = "2021-03-04T05:06:07Z"
+
+
+@pytest.fixture
+def log_lines():
+    """The lines hrapi's own handler writes, as it formats them."""
+    handler = logging.getLogger("hrapi").handlers[0]
+    out = io.StringIO()
+    copy = logging.StreamHandler(out)
+    copy.setFormatter(handler.formatter)
+    for each in handler.filters:
+        copy.addFilter(each)
+    logging.getLogger("hrapi").addHandler(copy)
+    yield lambda: out.getvalue().splitlines()
+    logging.getLogger("hrapi").removeHandler(copy)
+
+
+def test_a_request_id_is_echoed_logged_and_kept_with_the_load(client, log_lines):
+    load_parents(client)
+    response = client.post("/api/v1/tables/jobs/upload", data=b"50,Welder\n",
+                           content_type="text/csv",
+                           headers={"X-Request-ID": "trace-42.a:b"})  # fmt: skip
+    assert response.headers["X-Request-ID"] == "trace-42.a:b"
+    load_id = response.get_json()["load_id"]
+    assert client.get(f"/api/v1/loads/{load_id}").get_json()["request_id"] == "trace-42.a:b"
+    lines = [line for line in log_lines() if "[trace-42.a:b]" in line]
+    assert any(f"load load_id={load_id}" in line for line in lines)
+    assert any("request method=POST" in line for line in lines)
+
+
+@pytest.mark.parametrize("given", [None, "", "has space", "x" * 129, "new\nline"])
+def test_without_a_usable_request_id_a_new_one_is_made(client, log_lines, given):
+    headers = {} if given is None else {"X-Request-ID": given}
+    try:
+        response = client.get("/health", headers=headers)
+    except ValueError:  # werkzeug refuses a line break in a header before sending it
+        return
+    made = response.headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", made)
+    assert any(f"[{made}]" in line for line in log_lines())
+
+
+def test_errors_carry_the_request_id_too(settings):
+    app = create_app(replace(settings, api_key="k"))
+    try:
+        client = app.test_client()
+        response = client.get("/api/v1/loads", headers={"X-Request-ID": "r1"})
+        assert response.status_code == 401 and response.headers["X-Request-ID"] == "r1"
+        assert (
+            client.get("/nowhere", headers={"X-Request-ID": "r2"}).headers["X-Request-ID"] == "r2"
+        )
+    finally:
+        app.extensions["hrapi.db"].close()
+
+
+class SlowBody(io.BytesIO):
+    """A CSV body that arrives over a few seconds, 64 kB at a time."""
+
+    def __init__(self, lines: int, seconds: float):
+        rows = "".join(f"{i},Person {i},{HIRE},1,1\n" for i in range(1, lines + 1)).encode()
+        super().__init__(rows)
+        self.length = len(rows)
+        self.pause = seconds / (len(rows) / 65536)
+
+    def read(self, size=-1):
+        time.sleep(self.pause)
+        return super().read(size if 0 <= size <= 65536 else 65536)
+
+    def readinto(self, buffer):
+        chunk = self.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_a_running_load_shows_the_rows_read_so_far(client, sql):
+    load_parents(client)
+    body = SlowBody(40_000, 5)
+    answer = {}
+    uploading = threading.Thread(target=lambda: answer.update(response=client.post(
+        "/api/v1/tables/hired_employees/upload", input_stream=body,
+        content_type="text/csv", content_length=body.length)))  # fmt: skip
+    uploading.start()
+    seen = []
+    while uploading.is_alive():
+        loads = client.get("/api/v1/loads").get_json()["loads"]
+        running = [load for load in loads if load["table"] == "hired_employees"]
+        if running and running[0]["status"] == "running":
+            seen.append(running[0]["received"])
+        time.sleep(0.5)
+    uploading.join()
+    assert answer["response"].status_code == 201
+    progress = sorted(set(seen))
+    assert len(progress) >= 2 and 0 < progress[-1] < 40_000, seen
+    assert sql("SELECT status, received FROM loads WHERE table_name = 'hired_employees'") == [
+        ("completed", 40_000)]  # fmt: skip
+
+
+def test_a_running_load_whose_worker_went_silent_is_marked_failed(client, sql):
+    load_parents(client)
+    sql("INSERT INTO loads (table_name, source, on_conflict, backend_pid, heartbeat_at) VALUES "
+        "('jobs', 'csv', 'reject', pg_backend_pid(), now() - interval '1 minute')")  # fmt: skip
+    loads = client.get("/api/v1/loads").get_json()["loads"]
+    assert loads[0]["status"] == "failed" and "nothing of it was stored" in loads[0]["error"]
+
+
+def test_a_batch_has_its_request_id_too(client, sql):
+    load_parents(client)
+    response = batch(client, "jobs", [{"id": 77, "job": "Cook"}])
+    made = response.headers["X-Request-ID"]
+    assert sql("SELECT request_id FROM loads WHERE table_name = 'jobs' ORDER BY id DESC "
+               "LIMIT 1") == [(made,)]  # fmt: skip
+    assert upload_csv(client, "jobs", "78,Baker\n").status_code == 201
