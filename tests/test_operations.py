@@ -126,3 +126,77 @@ def test_a_batch_has_its_request_id_too(client, sql):
     assert sql("SELECT request_id FROM loads WHERE table_name = 'jobs' ORDER BY id DESC "
                "LIMIT 1") == [(made,)]  # fmt: skip
     assert upload_csv(client, "jobs", "78,Baker\n").status_code == 201
+
+
+def metric(text: str, name: str, **labels) -> float:
+    """The value of one series in Prometheus' text format (0 when absent)."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    total = 0.0
+    for line in text.splitlines():
+        series, _, value = line.rpartition(" ")
+        metric_name, _, rest = series.partition("{")
+        found = ",".join(sorted(rest.rstrip("}").split(","))) if rest else ""
+        if metric_name == name and found == wanted:
+            total += float(value)
+    return total
+
+
+def test_metrics_count_requests_loads_rows_and_the_pool(client):
+    load_parents(client)
+    batch(client, "jobs", [{"id": 10, "job": "Cook"}, {"id": 11, "job": ""}])
+    client.get("/api/v1/loads/999999")
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    text = response.get_data(as_text=True)
+    assert metric(text, "hrapi_requests_total", method="POST", status="201",
+                  route="/api/v1/tables/<string:table>/batch") >= 1  # fmt: skip
+    assert metric(text, "hrapi_requests_total", method="GET", status="404",
+                  route="/api/v1/loads/<int:load_id>") >= 1  # fmt: skip
+    assert metric(text, "hrapi_request_duration_seconds_count", method="POST", status="201",
+                  route="/api/v1/tables/<string:table>/batch") >= 1  # fmt: skip
+    assert metric(text, "hrapi_load_rows_total", table="jobs", outcome="inserted") >= 4
+    assert metric(text, "hrapi_load_rows_total", table="jobs", outcome="rejected") >= 1
+    assert metric(text, "hrapi_loads_total", table="jobs", status="completed") >= 2
+    assert "hrapi_pool_connections_in_use" in text and "hrapi_pool_requests_waiting" in text
+
+
+def test_metrics_need_the_api_key_when_one_is_set(settings):
+    app = create_app(replace(settings, api_key="k"))
+    try:
+        client = app.test_client()
+        assert client.get("/metrics").status_code == 401
+        keyed = client.get("/metrics", headers={"Authorization": "Bearer k"})
+        assert keyed.status_code == 200 and "hrapi_requests_total" in keyed.get_data(as_text=True)
+    finally:
+        app.extensions["hrapi.db"].close()
+
+
+def test_metrics_under_gunicorn_add_up_every_worker(database_url, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import urllib.request
+
+    from tests.test_gunicorn import GUNICORN_COMMAND, free_port, wait_until_healthy
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "HOST": "127.0.0.1",
+           "WEB_CONCURRENCY": "3", "HRAPI_DATA_DIR": str(tmp_path)}  # fmt: skip
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(GUNICORN_COMMAND, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base, process, log)
+        for _ in range(30):
+            urllib.request.urlopen(f"{base}/health", timeout=10).read()
+        texts = [urllib.request.urlopen(f"{base}/metrics", timeout=10).read().decode()
+                 for _ in range(3)]  # fmt: skip
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    for text in texts:  # whichever worker answered, it reports every worker's requests
+        assert metric(text, "hrapi_requests_total", method="GET", route="/health",
+                      status="200") >= 31  # fmt: skip

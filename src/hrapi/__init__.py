@@ -1,92 +1,15 @@
-"""hrapi: the REST service of an HR data migration (application factory).
+"""hrapi: the REST service of an HR data migration.
 
-`create_app()` is the WSGI entry (`gunicorn 'hrapi:create_app()'`): it reads the settings,
-finds the database (DATABASE_URL, or an embedded PostgreSQL), opens the pool, applies the
-schema, and registers the API's blueprints.
+`create_app()` (in hrapi.app) is the WSGI entry: `gunicorn 'hrapi:create_app()'`. It is
+imported when called, so that importing the package (as `hrapi.gunicorn_conf` does, before it
+sets up the workers' metrics folder) loads nothing else.
 """
 
 from __future__ import annotations
 
-import logging
 
-from flask import Flask
-from flask_smorest import Api
+def create_app(settings=None):
+    """Build the Flask app (see hrapi.app.create_app)."""
+    from hrapi.app import create_app as build  # noqa: PLC0415 - see the module docstring
 
-from hrapi import cli, embedded_db
-from hrapi.api import auth, dashboard, docs, errors, parameters, request_log
-from hrapi.api import backups as backups_api
-from hrapi.api import insights as insights_api
-from hrapi.api import loads as loads_api
-from hrapi.api import tables as tables_api
-from hrapi.backups import Backups
-from hrapi.config import Settings
-from hrapi.db import Database
-from hrapi.ingest import Ingestor
-from hrapi.insights import Insights
-from hrapi.sql_files import compose_per_table, load_group
-
-log = logging.getLogger(__name__)
-
-
-def create_app(settings: Settings | None = None) -> Flask:
-    """Build the Flask app for the given settings (default: from the environment)."""
-    settings = settings or Settings()
-    request_log.configure_logging()
-
-    app = Flask(__name__)
-    app.json.sort_keys = False  # keep fields in their documented order
-    app.config.update(
-        API_TITLE="hrapi",
-        API_VERSION="v1",
-        OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/",
-        OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL=docs.SWAGGER_ASSETS_URL,
-        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
-        HRAPI_SETTINGS=settings,
-    )
-
-    url = embedded_db.resolve_database_url(settings.database_url, settings.data_dir)
-    database = Database(url, settings.pool_size, settings.sql_dir)
-    app.extensions["hrapi.db"] = database
-    database.open()
-    try:
-        _add_services(app, database, settings)
-    except BaseException:
-        database.close()
-        raise
-
-    request_log.init_app(app)  # first: every later hook and answer has the request's id
-    api = Api(app, spec_kwargs={"info": {"description": _API_DESCRIPTION}})
-    for blueprint in (docs.blp, tables_api.blp, loads_api.blp, insights_api.blp, backups_api.blp):
-        api.register_blueprint(blueprint)
-    auth.init_app(app, api, settings.api_key)
-    app.register_blueprint(dashboard.bp)
-    docs.init_app(app)
-    errors.init_app(app, api)
-    parameters.init_app(app)
-    cli.register_commands(app)
-    return app
-
-
-def _add_services(app: Flask, database: Database, settings: Settings) -> None:
-    """The parts that read sql/ at start-up (a missing or broken file stops start-up here)."""
-    app.extensions["hrapi.ingestor"] = Ingestor(database, settings.sql_dir)
-    insights = Insights(database, settings.sql_dir)
-    insights.check_queries()
-    app.extensions["hrapi.insights"] = insights
-    app.extensions["hrapi.table_sql"] = compose_per_table(
-        load_group(settings.sql_dir, "tables", required=("read_rows", "count_rows"))
-    )
-    app.extensions["hrapi.backups"] = Backups(
-        database, settings.sql_dir, settings.backup_dir, settings.backup_keep
-    )
-
-
-_API_DESCRIPTION = (
-    "HR data migration API: load departments, jobs and hired_employees from CSV files or JSON "
-    "batches (every row checked against the data dictionary; bad rows rejected and logged), "
-    "read the stakeholders' insights, and back tables up to AVRO. The insights as charts: "
-    "[the stakeholder dashboard](/dashboard)."
-)
+    return build(settings)

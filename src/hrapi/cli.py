@@ -16,7 +16,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from hrapi import synthetic
+from hrapi import create_app, synthetic
 from hrapi.backups import BackupError
 from hrapi.db import DatabaseUnavailable, apply_schema
 from hrapi.ingest import CsvInput, CsvOptions, EmptyInput, Limits, SourceError
@@ -226,8 +226,6 @@ def register_commands(app: Flask) -> None:
 
 
 def _create_app():
-    from hrapi import create_app  # noqa: PLC0415 - the factory imports this module
-
     for name in ("psycopg.pool", "hrapi.db", "hrapi.insights"):  # one line says it: see invoke
         logging.getLogger(name).setLevel(logging.CRITICAL)
     return create_app()

@@ -18,6 +18,8 @@ from pathlib import Path
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from hrapi import metrics
+
 log = logging.getLogger(__name__)
 
 SCHEMA_LOCK_KEY = 7_413_001  # pg_advisory_xact_lock key held while migrations run
@@ -82,11 +84,14 @@ class Database:
         """A pooled connection, the schema not checked (DatabaseUnavailable if none comes)."""
         try:
             with self.pool.connection(timeout=timeout) as conn:
+                metrics.pool_state(self.pool.get_stats())
                 yield conn
         except PoolTimeout as exc:
             raise DatabaseUnavailable(f"no database connection within {timeout:g} s") from exc
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailable(_first_line(exc)) from exc
+        finally:
+            metrics.pool_state(self.pool.get_stats())  # the gauges of /metrics
 
     def ensure_schema(self, timeout: float = REQUEST_TIMEOUT_S) -> None:
         if self._schema_ready:

@@ -1,4 +1,5 @@
-"""The API key: with HRAPI_API_KEY set, every /api/v1 call needs `Authorization: Bearer <key>`.
+"""The API key: with HRAPI_API_KEY set, every /api/v1 call and /metrics need `Authorization:
+Bearer <key>`.
 
 `/health`, `/docs` and `/openapi.json` stay open. Keys are compared in constant time. With no
 key set the API is open, and gunicorn's start-up says so in the log.
@@ -15,6 +16,7 @@ from flask_smorest import abort
 log = logging.getLogger(__name__)
 
 PROTECTED_PREFIX = "/api/v1"
+PROTECTED = (PROTECTED_PREFIX, "/metrics")
 SECURITY_SCHEME = {"type": "http", "scheme": "bearer", "description": "HRAPI_API_KEY"}
 
 
@@ -30,7 +32,7 @@ def init_app(app: Flask, api, api_key: str | None) -> None:
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
     api.spec.options["security"] = [{"bearerAuth": []}]
     for path, operations in api.spec._paths.items():  # every protected operation says 401
-        if path.startswith(PROTECTED_PREFIX):
+        if path.startswith(PROTECTED):
             for method, operation in operations.items():
                 if method not in ("get", "post", "put", "patch", "delete"):
                     continue  # parameters of the path, not an operation
@@ -40,7 +42,7 @@ def init_app(app: Flask, api, api_key: str | None) -> None:
 
     @app.before_request
     def require_api_key():
-        if not request.path.startswith(PROTECTED_PREFIX):
+        if not request.path.startswith(PROTECTED):
             return None
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):

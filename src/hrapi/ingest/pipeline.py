@@ -27,6 +27,7 @@ from itertools import chain
 import psycopg
 from psycopg.types.json import Jsonb
 
+from hrapi import metrics
 from hrapi.db import Database, DatabaseUnavailable
 from hrapi.ingest import strategies
 from hrapi.ingest.heartbeat import Heartbeat
@@ -128,6 +129,7 @@ class Ingestor:
             if table.name == "hired_employees":
                 self._fold_hire_counts_now_and_then(conn, report.inserted + report.updated)
         log_report(report)
+        metrics.count_load(report)
         if report.status == "aborted":
             raise LoadAborted(report)
         return report
@@ -225,6 +227,8 @@ class Ingestor:
         recorded load failed, and a batch is not on record at all: its client got the error
         and nothing of it was stored."""
         error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        report.status = "failed"
+        metrics.count_load(report)
         log.warning("load load_id=%s table=%s status=failed error=%s", report.load_id or None,
                     report.table, error)  # fmt: skip
         if report.source == "json":
