@@ -9,7 +9,7 @@ DATA_DIR ?= fixtures
 
 export PORT HOST
 
-.PHONY: install run test lint seed fixtures backup bench fuzz clean
+.PHONY: install run stack test lint seed fixtures backup bench fuzz clean
 
 install: $(STAMP)
 
@@ -21,6 +21,9 @@ $(STAMP): setup.cfg pyproject.toml
 
 run: install
 	$(BIN)/gunicorn -c python:hrapi.gunicorn_conf 'hrapi:create_app()'
+
+stack: install
+	$(BIN)/python -m hrapi.stack
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
 
     url = embedded_db.resolve_database_url(settings.database_url, settings.data_dir)
-    database = Database(url, settings.pool_size, settings.sql_dir)
+    database = Database(url, settings.pool_size, settings.sql_dir, pgbouncer=settings.pgbouncer)
     app.extensions["hrapi.db"] = database
     database.open()
     try:

@@ -55,6 +55,9 @@ class Settings:
     max_upload_mb: int = field(default_factory=lambda: _int_env("HRAPI_MAX_UPLOAD_MB", 512))
     max_batch_mb: int = field(default_factory=lambda: _int_env("HRAPI_MAX_BATCH_MB", 4))
     pool_size: int = field(default_factory=lambda: _int_env("HRAPI_POOL_SIZE", 4))
+    pgbouncer: bool = field(
+        default_factory=lambda: os.environ.get("HRAPI_PGBOUNCER", "").lower() in ("1", "true", "yes")
+    )
     sql_dir: Path = field(
         default_factory=lambda: Path(os.environ.get("HRAPI_SQL_DIR") or default_sql_dir())
     )

@@ -36,7 +36,7 @@ class DatabaseUnavailable(Exception):
 class Database:
     """The app's handle on PostgreSQL: a connection pool plus the schema state."""
 
-    def __init__(self, url: str, pool_size: int, sql_dir: Path):
+    def __init__(self, url: str, pool_size: int, sql_dir: Path, *, pgbouncer: bool = False):
         self.url = url
         self.schema_dir = sql_dir / "schema"
         self._schema_ready = False
@@ -47,7 +47,14 @@ class Database:
             max_size=max(pool_size, 1),
             open=False,
             name="hrapi",
-            kwargs={"connect_timeout": 2, "application_name": "hrapi"},
+            kwargs={
+                "connect_timeout": 2,
+                "application_name": "hrapi",
+                # Behind PgBouncer in transaction mode (1.18 knows no prepared statements), a
+                # statement prepared on one server connection is not there on the next:
+                # psycopg then prepares nothing server-side.
+                **({"prepare_threshold": None} if pgbouncer else {}),
+            },
             check=ConnectionPool.check_connection,
             # Give up a reconnection attempt after a few seconds (its backoff would otherwise
             # grow without bound); the next request that needs a connection starts a new one.
