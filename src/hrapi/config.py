@@ -28,6 +28,10 @@ def _int_env(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _flag_env(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def _keep_env(name: str) -> int | None:
     """How many backups to keep: a whole number from 1 up, or unset (keep all)."""
     keep = _int_env(name, 0)
@@ -55,9 +59,7 @@ class Settings:
     max_upload_mb: int = field(default_factory=lambda: _int_env("HRAPI_MAX_UPLOAD_MB", 512))
     max_batch_mb: int = field(default_factory=lambda: _int_env("HRAPI_MAX_BATCH_MB", 4))
     pool_size: int = field(default_factory=lambda: _int_env("HRAPI_POOL_SIZE", 4))
-    pgbouncer: bool = field(
-        default_factory=lambda: os.environ.get("HRAPI_PGBOUNCER", "").lower() in ("1", "true", "yes")
-    )
+    pgbouncer: bool = field(default_factory=lambda: _flag_env("HRAPI_PGBOUNCER"))
     sql_dir: Path = field(
         default_factory=lambda: Path(os.environ.get("HRAPI_SQL_DIR") or default_sql_dir())
     )
