@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import sys
+from contextlib import contextmanager
 from importlib.metadata import version as package_version
 from pathlib import Path
 
@@ -70,9 +71,13 @@ def seed(directory: Path, *, on_conflict: str, delimiter: str, encoding: str, he
                    "to load into them anyway.", err=True)  # fmt: skip
         sys.exit(1)
     options = CsvOptions(delimiter, encoding, header)
+    with _quiet("hrapi.rejects", "hrapi.ingest"):  # the summary says it all, after the bars
+        reports = _seed_tables(directory, options, on_conflict)
+    _print_summary(reports)
+
+
+def _seed_tables(directory: Path, options: CsvOptions, on_conflict: str) -> list:
     ingestor = current_app.extensions["hrapi.ingestor"]
-    for name in ("hrapi.rejects", "hrapi.ingest"):  # the summary says it all, after the bars
-        logging.getLogger(name).setLevel(logging.WARNING)
     reports = []
     for name in LOAD_ORDER:
         path = directory / f"{name}.csv"
@@ -92,7 +97,21 @@ def seed(directory: Path, *, on_conflict: str, delimiter: str, encoding: str, he
             except SourceError as exc:
                 raise click.ClickException(f"{path}: {exc}") from exc
         reports.append(report)
-    _print_summary(reports)
+    return reports
+
+
+@contextmanager
+def _quiet(*names: str):
+    """Those loggers say only warnings while inside (and what they said before, after)."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def _rows_held() -> dict[str, int]:
