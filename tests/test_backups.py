@@ -231,3 +231,27 @@ def test_cli_backup_and_restore(loaded, runner, sql):
     assert sql(TABLE_QUERIES["jobs"]) == before
     refused = runner.invoke(args=["restore", "jobs", "../nope.avro"])
     assert refused.exit_code != 0 and "not one of the backups" in refused.output
+
+
+def test_the_database_encodes_records_exactly_as_avro_readers_read_them(client, settings, sql):
+    """Every length of AVRO's variable-length longs, text of every kind, instants from year 1
+    to 9999 and before 1970, to the microsecond: what fastavro reads is what is stored."""
+    names = ["a", "é", "日本語", "tab\there", "line\nbreak\r\n", "back\\slash", "x" * 1000,
+             "🙂" * 250, "'quoted' \"twice\"", "\x01control"]  # fmt: skip
+    sql("INSERT INTO departments VALUES (1, 'D'), (2147483647, 'Max')")
+    sql("INSERT INTO jobs SELECT i, 'J' || i FROM unnest(%s::int[]) AS i",
+        ([1, 63, 64, 8191, 8192, 1048575, 1048576, 134217727, 134217728, 2147483647],))  # fmt: skip
+    instants = ["0001-01-01T00:00:00Z", "1969-12-31T23:59:59.999999Z", "1970-01-01T00:00:00Z",
+                "1970-01-01T00:00:00.000001Z", "2021-06-30T12:34:56.789012+05:30",
+                "9999-12-31T23:59:59.999999Z", "1600-02-29T00:00:00-14:00"]  # fmt: skip
+    jobs = [row[0] for row in sql("SELECT id FROM jobs ORDER BY id")]
+    for i, (name, instant) in enumerate(zip(names * 3, instants * 5, strict=False)):
+        sql("INSERT INTO hired_employees VALUES (%s, %s, %s, %s, %s)",
+            (jobs[i % len(jobs)] if i < len(jobs) else 1000 + i, name, instant,
+             2147483647 if i % 2 else 1, jobs[i % len(jobs)]))  # fmt: skip
+    for table, query in TABLE_QUERIES.items():
+        info = backup(client, table)
+        with (settings.backup_dir / table / info["name"]).open("rb") as handle:
+            records = [tuple(r.values()) for r in fastavro.reader(handle)]
+        assert records == sql(query), table
+        assert info["rows"] == len(records)

@@ -1,17 +1,23 @@
 """A backup's AVRO format: its schema, rows written from COPY, and records read back checked.
 
 The schema has the real types (int ids, string text, `timestamp-micros` for datetime), so any
-AVRO reader gets typed values. Rows stream out of PostgreSQL with COPY into fastavro's writer
-(memory does not grow with the table). Reading is the other way round, and a backup is input
-like any other: its schema must be the table's, and every record must pass the data dictionary
-(row_schemas), checked a chunk at a time with the load's column rules; the first rows it
-refuses are named with their reasons (422), and nothing is restored.
+AVRO reader gets typed values. PostgreSQL encodes each row as its AVRO record (the functions of
+sql/schema/010_avro_encoding.sql) and streams them out with COPY; here they are only framed
+into deflated blocks of AVRO's object container format (memory does not grow with the table).
+
+Reading is fastavro's, and a backup is input like any other: its schema must be the table's,
+and every record must pass the data dictionary (row_schemas), checked a chunk at a time with
+the load's column rules; the first rows it refuses are named with their reasons (422), and
+nothing is restored.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import operator
+import os
+import zlib
 from collections.abc import Iterator
 from itertools import islice
 
@@ -35,6 +41,8 @@ AVRO_TYPES = {
 COPY_TYPES = {"int": "int4", "string": "text", "long": "timestamptz"}  # COPY BINARY types
 CHUNK_RECORDS = 8192
 PROBLEMS_SHOWN = 10  # refused rows named in a 422
+MAGIC = b"Obj\x01"  # an AVRO object container file
+BLOCK_HEX_BYTES = 1 << 19  # hex text per block: 256 KiB of records before compression
 DEFLATE_LEVEL = 1  # a fast level: a backup is written at about the speed it is read out
 
 
@@ -48,29 +56,57 @@ def avro_schema(table: Table) -> dict:
     }
 
 
+def write_rows(conn, records_sql, table: Table, out) -> int:
+    """Write an AVRO object container file of table to out, from `records_sql`: a COPY that
+    gives each row's AVRO record in hex, a line each (sql/backups/avro_records_*.sql, encoded
+    by the database). Here the records are only framed into deflated blocks. How many rows."""
+    sync = os.urandom(16)
+    meta = {"avro.schema": json.dumps(avro_schema(table)).encode(), "avro.codec": b"deflate"}
+    out.write(MAGIC + _long(len(meta)))
+    for key, value in meta.items():
+        out.write(_long(len(key)) + key.encode() + _long(len(value)) + value)
+    out.write(_long(0) + sync)
+    rows = 0
+    pending = bytearray()
+    with conn.cursor().copy(records_sql) as copy:
+        for data in copy:
+            pending += data
+            if len(pending) >= BLOCK_HEX_BYTES:
+                cut = pending.rindex(b"\n") + 1
+                rows += _write_block(out, pending[:cut], sync)
+                del pending[:cut]
+    if pending:
+        rows += _write_block(out, pending, sync)
+    return rows
+
+
+def _write_block(out, lines: bytearray, sync: bytes) -> int:
+    """One block of records given as hex lines; how many records."""
+    count = lines.count(b"\n")
+    packer = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)  # AVRO's deflate: raw
+    data = packer.compress(bytes.fromhex(lines.decode("ascii"))) + packer.flush()
+    out.write(_long(count) + _long(len(data)) + data + sync)
+    return count
+
+
+def _long(value: int) -> bytes:
+    """AVRO's encoding of a long (zig-zag, then 7 bits a byte), for the few the frame needs."""
+    value = (value << 1) ^ (value >> 63)
+    encoded = bytearray()
+    while value > 0x7F:
+        encoded.append((value & 0x7F) | 0x80)
+        value >>= 7
+    encoded.append(value)
+    return bytes(encoded)
+
+
 def copy_types(table: Table) -> list[str]:
-    """The PostgreSQL types of the table's columns, in order (COPY BINARY in and out)."""
+    """The PostgreSQL types of the table's columns, in order (a restore's COPY BINARY)."""
     return [COPY_TYPES[_base(AVRO_TYPES[c])] for c in table.columns]
 
 
-def write_rows(conn, copy_out, table: Table, out) -> int:
-    """Write the rows COPY `copy_out` gives (the table's columns) to out as an AVRO file;
-    how many rows."""
-    columns = table.columns
-    count = 0
-
-    def records():
-        nonlocal count
-        with conn.cursor().copy(copy_out) as copy:
-            copy.set_types(copy_types(table))
-            for row in copy.rows():
-                count += 1
-                yield dict(zip(columns, row, strict=True))
-
-    fastavro.writer(
-        out, avro_schema(table), records(), codec="deflate", codec_compression_level=DEFLATE_LEVEL
-    )
-    return count
+def _base(avro_type) -> str:
+    return avro_type["type"] if isinstance(avro_type, dict) else avro_type
 
 
 class BackupReader:
@@ -82,6 +118,8 @@ class BackupReader:
         self.table = table
         self.label = label
         self.rows = 0
+        self.ascending = True  # every id larger than the one before: none repeats
+        self._last_id = None
         try:
             self._reader = fastavro.reader(handle)
         except Exception as exc:  # not AVRO at all: any error of the decoder
@@ -92,6 +130,7 @@ class BackupReader:
         self._kinds = [type(schema.fields[c]) for c in table.columns]
 
     def chunks(self) -> Iterator[list[tuple]]:
+        """The records a chunk at a time, as columns (tuples of values, in column order)."""
         getter = operator.itemgetter(*self.table.columns)
         records = iter(self._reader)
         while True:
@@ -105,9 +144,19 @@ class BackupReader:
                 ) from exc
             if not rows:
                 return
-            self._check(rows)
+            columns = list(zip(*rows, strict=True))
+            self._check(rows, columns)
+            self._note_order(columns[0])
             self.rows += len(rows)
-            yield rows
+            yield columns
+
+    def _note_order(self, ids: tuple) -> None:
+        """Whether every id so far is larger than the one before (then none repeats)."""
+        if self.ascending:
+            self.ascending = (self._last_id is None or self._last_id < ids[0]) and all(
+                map(operator.lt, ids, ids[1:])
+            )
+            self._last_id = ids[-1]
 
     def _check_schema(self, schema: dict | None) -> None:
         expected = [(f["name"], f["type"]) for f in avro_schema(self.table)["fields"]]
@@ -120,11 +169,11 @@ class BackupReader:
                 f"expected fields {expected}, found {found}.",
             )
 
-    def _check(self, rows: list[tuple]) -> None:
+    def _check(self, rows: list[tuple], columns: list[tuple]) -> None:
         """Every row against the data dictionary: each column whole, the schema for the rows
         of a column that fails; raise with the first rows refused."""
         failing: set[int] = set()
-        for kind, values in zip(self._kinds, zip(*rows, strict=True), strict=True):
+        for kind, values in zip(self._kinds, columns, strict=True):
             failing.update(_failing(values, kind))
         problems = []
         for index in sorted(failing):
@@ -170,10 +219,6 @@ def _failing(values: tuple, kind) -> list[int]:
     if column_passes(values, kind, None, texts=False, filled=False):
         return []
     return [i for i, v in enumerate(values) if not value_passes(v, kind, None)]
-
-
-def _base(avro_type) -> str:
-    return avro_type["type"] if isinstance(avro_type, dict) else avro_type
 
 
 def _first_line(exc: BaseException) -> str:

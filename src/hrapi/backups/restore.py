@@ -1,7 +1,8 @@
 """Restoring tables from backups, in one transaction: staged, checked, locked, merged.
 
 Each backup's rows (already checked against the data dictionary as they are read) COPY into a
-staging table of their own; the primary key is built over them (an id twice: 422). Then the
+staging table of their own; unless their ids rise row after row (as our own backups' do), the
+primary key is built over them (an id twice: 422). Then the
 tables are locked against every writer (sql/backups/lock_table.sql), references that would
 dangle are refused (409: checked set-based, so that the merge skips the per-row key probes
 where the role may, as loads do), and each table is merged: rows the backup lacks deleted, changed
@@ -122,10 +123,12 @@ def _stage(conn, steps: dict, table: Table, name: str, reader: BackupReader) -> 
     conn.execute(steps["create_stage"])
     with conn.cursor().copy(steps["copy_stage"]) as copy:
         copy.set_types(copy_types(table))
-        for rows in reader.chunks():
-            for row in rows:
+        for columns in reader.chunks():
+            for row in zip(*columns, strict=True):
                 copy.write_row(row)
-    conn.execute(steps["key_stage"])
+    if not reader.ascending:  # ids out of order may repeat: the key says (our own are in order)
+        conn.execute(steps["key_stage"])
+    conn.execute(steps["analyze_stage"])
     return _Staged(table, name, reader.rows)
 
 

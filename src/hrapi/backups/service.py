@@ -21,10 +21,13 @@ from hrapi.tables import LOAD_ORDER, TABLES, Table
 log = logging.getLogger(__name__)
 
 BACKUP_QUERIES = (
-    "copy_out",
+    "avro_records_departments",
+    "avro_records_jobs",
+    "avro_records_hired_employees",
     "create_stage",
     "copy_stage",
     "key_stage",
+    "analyze_stage",
     "lock_table",
     "delete_absent",
     "update_changed",
@@ -70,7 +73,8 @@ class Backups:
     def create(self, table: Table) -> BackupInfo:
         """Write a backup of table (one statement: one snapshot); its listing entry."""
         with self.database.connection() as conn, self.files.writing(table.name) as (out, meta):
-            meta["rows"] = avro_rows.write_rows(conn, self.sql[table.name]["copy_out"], table, out)
+            conn.execute(self.shared["tune_session"])  # no JIT: compiling costs more than it saves
+            meta["rows"] = avro_rows.write_rows(conn, self._records_sql(table), table, out)
         log.info(
             "backup table=%s name=%s rows=%s bytes=%s",
             table.name,
@@ -118,11 +122,11 @@ class Backups:
             self.files.writing_set() as (name, open_table, tables),
         ):
             conn.execute(self.sql["departments"]["read_only_snapshot"])
+            conn.execute(self.shared["tune_session"])
             for table_name in LOAD_ORDER:
                 table = TABLES[table_name]
-                rows = avro_rows.write_rows(
-                    conn, self.sql[table_name]["copy_out"], table, open_table(table_name)
-                )
+                out = open_table(table_name)
+                rows = avro_rows.write_rows(conn, self._records_sql(table), table, out)
                 tables[table_name] = {"rows": rows}
         entry = next(s for s in self.files.list_sets() if s["name"] == name)
         log.info(
@@ -149,6 +153,9 @@ class Backups:
                 sources.append((TABLES[table_name], name, reader))
             reports = self._restore(sources)
         return {"name": name, "tables": {r.table: r.as_dict() for r in reports}}
+
+    def _records_sql(self, table: Table):
+        return self.sql[table.name][f"avro_records_{table.name}"]
 
     def _restore(self, sources) -> list[RestoreReport]:
         with self.database.connection() as conn:

@@ -1,0 +1,2 @@
+-- The planner learns the staged rows' size and values before the merge joins them.
+ANALYZE {stage}
