@@ -21,8 +21,7 @@ from hrapi.tables import LOAD_ORDER, TABLES, Table
 log = logging.getLogger(__name__)
 
 BACKUP_QUERIES = (
-    "avro_records_departments",
-    "avro_records_jobs",
+    "avro_records_named",
     "avro_records_hired_employees",
     "create_stage",
     "copy_stage",
@@ -155,7 +154,10 @@ class Backups:
         return {"name": name, "tables": {r.table: r.as_dict() for r in reports}}
 
     def _records_sql(self, table: Table):
-        return self.sql[table.name][f"avro_records_{table.name}"]
+        """The COPY of the table's AVRO records (sql/backups/avro_records_*.sql)."""
+        query = "avro_records_hired_employees" if table.name == "hired_employees" else (
+            "avro_records_named")  # fmt: skip
+        return self.sql[table.name][query]
 
     def _restore(self, sources) -> list[RestoreReport]:
         with self.database.connection() as conn:
