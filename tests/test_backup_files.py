@@ -292,3 +292,26 @@ def test_listing_and_restore_race_with_backups_being_written(hires, settings):
                 errors.append(entry)
     thread.join()
     assert not errors
+
+
+def test_a_restore_into_an_empty_table_goes_straight_in(hires, settings, sql):
+    info = backup(hires, "hired_employees")
+    before = sql(TABLE_QUERIES["hired_employees"])
+    sql("DELETE FROM hired_employees")
+    report = restore(hires, "hired_employees", info["name"]).get_json()
+    assert (report["inserted"], report["unchanged"], report["rows"]) == (20, 0, 20)
+    assert sql(TABLE_QUERIES["hired_employees"]) == before
+    from tests.helpers import assert_hire_counts_exact
+
+    assert_hire_counts_exact(sql)
+    # the same into an empty table, with an id twice: refused, the table still empty
+    path = folder(settings) / info["name"]
+    with path.open("rb") as handle:
+        records = list(fastavro.reader(handle))
+    records[7]["id"] = records[3]["id"]
+    path.write_bytes(avro_bytes("hired_employees", records))
+    reseal(path)
+    sql("DELETE FROM hired_employees")
+    response = restore(hires, "hired_employees", info["name"])
+    assert response.status_code == 422 and "more than once" in response.get_json()["message"]
+    assert sql("SELECT count(*) FROM hired_employees") == [(0,)]

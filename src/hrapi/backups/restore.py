@@ -1,6 +1,7 @@
 """Restoring tables from backups, in one transaction: staged, checked, locked, merged.
 
-Each backup's rows (already checked against the data dictionary as they are read) COPY into a
+A backup restored alone into an empty table goes straight in (see _into_empty_table).
+Otherwise each backup's rows (checked against the data dictionary as they are read) COPY into a
 staging table of their own; unless their ids rise row after row (as our own backups' do), the
 primary key is built over them (an id twice: 422). Then the
 tables are locked against every writer (sql/backups/lock_table.sql), references that would
@@ -66,6 +67,10 @@ def restore_tables(
     try:
         with conn.transaction():
             conn.execute(common["tune_session"])
+            if len(sources) == 1 and skip_keys:
+                into_empty = _into_empty_table(conn, steps, common, sources[0])
+                if into_empty:
+                    return _reports([into_empty], started)
             staged = [_stage(conn, steps[t.name], t, name, reader) for t, name, reader in sources]
             _lock(conn, [steps[s.table.name]["lock_table"] for s in staged])
             hires = next((s for s in staged if s.table.name == "hired_employees"), None)
@@ -92,44 +97,62 @@ def restore_tables(
         ) from exc
     except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
         raise BackupError(422, f"The backup cannot be restored: {_diagnosis(exc)}") from exc
+    return _reports(staged, started)
+
+
+def _reports(staged: list[_Staged], started: float) -> list[RestoreReport]:
     duration_ms = round((time.perf_counter() - started) * 1000)
     reports = [
-        RestoreReport(
-            s.table.name,
-            s.backup,
-            s.rows,
-            s.inserted,
-            s.updated,
-            s.deleted,
-            s.rows - s.inserted - s.updated,
-            duration_ms,
-        )
+        RestoreReport(s.table.name, s.backup, s.rows, s.inserted, s.updated, s.deleted,
+                      s.rows - s.inserted - s.updated, duration_ms)
         for s in staged
-    ]
+    ]  # fmt: skip
     for r in reports:
-        log.info(
-            "restore table=%s backup=%s rows=%s inserted=%s updated=%s deleted=%s",
-            r.table,
-            r.backup,
-            r.rows,
-            r.inserted,
-            r.updated,
-            r.deleted,
-        )
+        log.info("restore table=%s backup=%s rows=%s inserted=%s updated=%s deleted=%s",
+                 r.table, r.backup, r.rows, r.inserted, r.updated, r.deleted)  # fmt: skip
     return reports
+
+
+def _into_empty_table(conn, steps: dict, common: dict, source: tuple) -> _Staged | None:
+    """A backup restored into an empty table (a disaster's restore), straight in: nothing
+    to merge, so no stage; the table locked first, the per-row key probes skipped (the role
+    may), references checked set-based afterwards with the parents locked, and the table's
+    primary key refusing an id twice. None, having done nothing, if the table holds rows."""
+    table, name, reader = source
+    table_steps = steps[table.name]
+    if not conn.execute(table_steps["table_is_empty"]).fetchone()[0]:
+        return None
+    _lock(conn, [table_steps["lock_table"]])
+    if not conn.execute(table_steps["table_is_empty"]).fetchone()[0]:
+        return None  # a writer came first: merge (the lock is held already)
+    if table.name == "hired_employees":
+        conn.execute(common["lock_parents"])
+    conn.execute(common["skip_key_checks"])
+    _copy(conn, table_steps["copy_into_table"], table, reader)
+    restored = _Staged(table, name, reader.rows, inserted=reader.rows)
+    if table.name == "hired_employees":  # a department or job table empty: no hire points at it
+        _refuse_dangling(conn, {"dangling_after_hired_employees": table_steps["dangling_stored"]},
+                         restored)  # fmt: skip
+    conn.execute(common["check_keys_per_row"])
+    return restored
 
 
 def _stage(conn, steps: dict, table: Table, name: str, reader: BackupReader) -> _Staged:
     conn.execute(steps["create_stage"])
-    with conn.cursor().copy(steps["copy_stage"]) as copy:
-        copy.set_types(copy_types(table))
-        for columns in reader.chunks():
-            for row in zip(*columns, strict=True):
-                copy.write_row(row)
+    _copy(conn, steps["copy_stage"], table, reader)
     if not reader.ascending:  # ids out of order may repeat: the key says (our own are in order)
         conn.execute(steps["key_stage"])
     conn.execute(steps["analyze_stage"])
     return _Staged(table, name, reader.rows)
+
+
+def _copy(conn, copy_sql, table: Table, reader: BackupReader) -> None:
+    """The backup's rows, checked as they are read, into COPY BINARY."""
+    with conn.cursor().copy(copy_sql) as copy:
+        copy.set_types(copy_types(table))
+        for columns in reader.chunks():
+            for row in zip(*columns, strict=True):
+                copy.write_row(row)
 
 
 def _lock(conn, locks: list) -> None:

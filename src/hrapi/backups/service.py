@@ -11,10 +11,13 @@ import logging
 from contextlib import ExitStack
 from pathlib import Path
 
+from psycopg import sql
+
 from hrapi.backups import avro_rows
 from hrapi.backups.files import SETS, BackupError, BackupFiles, BackupInfo
 from hrapi.backups.restore import STAGE_PREFIX, RestoreReport, restore_tables
 from hrapi.db import Database
+from hrapi.ingest.session import may_skip_key_checks
 from hrapi.sql_files import compose_for_table, compose_per_table, load_group
 from hrapi.tables import LOAD_ORDER, TABLES, Table
 
@@ -35,6 +38,7 @@ BACKUP_QUERIES = (
     "dangling_after_jobs",
     "dangling_after_hired_employees",
     "read_only_snapshot",
+    "table_is_empty",
 )
 SHARED_STEPS = (  # the ingest steps a restore shares with loads
     "tune_session",
@@ -43,7 +47,6 @@ SHARED_STEPS = (  # the ingest steps a restore shares with loads
     "skip_key_checks",
     "check_keys_per_row",
 )
-READ_BYTES = 1 << 20
 
 
 class Backups:
@@ -54,9 +57,15 @@ class Backups:
     ):
         self.database = database
         self.files = BackupFiles(backup_dir, keep)
-        self.sql = compose_per_table(
-            load_group(sql_dir, "backups", required=BACKUP_QUERIES), stage_prefix=STAGE_PREFIX
-        )
+        templates = load_group(sql_dir, "backups", required=BACKUP_QUERIES)
+        self.sql = compose_per_table(templates, stage_prefix=STAGE_PREFIX)
+        for name, table in TABLES.items():  # the same steps on the table itself, not a stage
+            own = sql.Identifier(name)
+            self.sql[name]["copy_into_table"] = compose_for_table(
+                templates["copy_stage"], table, stage=own
+            )
+            self.sql[name]["dangling_stored"] = compose_for_table(
+                templates["dangling_after_hired_employees"], table, stage=own)  # fmt: skip
         shared = load_group(sql_dir, "ingest", required=SHARED_STEPS)
         self.shared = {
             name: compose_for_table(shared[name], TABLES["hired_employees"])
@@ -162,10 +171,7 @@ class Backups:
     def _restore(self, sources) -> list[RestoreReport]:
         with self.database.connection() as conn:
             if self._may_skip is None:
-                with conn.transaction():
-                    self._may_skip = conn.info.server_version >= 150000 and bool(
-                        conn.execute(self.shared["may_skip_key_checks"]).fetchone()[0]
-                    )
+                self._may_skip = may_skip_key_checks(conn, self.shared["may_skip_key_checks"])
             return restore_tables(conn, self.sql, sources, self.shared, self._may_skip)
 
 

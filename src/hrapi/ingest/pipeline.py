@@ -33,7 +33,7 @@ from hrapi.ingest import strategies
 from hrapi.ingest.heartbeat import Heartbeat
 from hrapi.ingest.rejects import RejectSpool, reasons_of
 from hrapi.ingest.report import REPORT_REJECTS, LoadReport, log_report
-from hrapi.ingest.session import LoadSession
+from hrapi.ingest.session import LoadSession, may_skip_key_checks
 from hrapi.ingest.sources import CsvOptions
 from hrapi.ingest.strategies import Limits
 from hrapi.sql_files import compose_per_table, load_group
@@ -199,10 +199,9 @@ class Ingestor:
     def _may_skip_key_checks(self, conn) -> bool:
         """Whether the role may skip per-row key checks (sql/ingest/may_skip_key_checks.sql)."""
         if self._may_skip is None:
-            with conn.transaction():  # leaves no transaction open
-                self._may_skip = conn.info.server_version >= 150000 and bool(
-                    conn.execute(self.steps["hired_employees"]["may_skip_key_checks"]).fetchone()[0]
-                )
+            self._may_skip = may_skip_key_checks(
+                conn, self.steps["hired_employees"]["may_skip_key_checks"]
+            )
             if not self._may_skip:
                 log.warning(
                     "the database role may not skip per-row foreign-key checks: hires load "

@@ -64,6 +64,13 @@ class LoadSession:
         return spool.count
 
 
+def may_skip_key_checks(conn, query) -> bool:
+    """Whether this role may skip the per-row foreign-key probes in its transactions
+    (sql/ingest/may_skip_key_checks.sql; PostgreSQL 15 or later). Leaves no transaction open."""
+    with conn.transaction():
+        return conn.info.server_version >= 150000 and bool(conn.execute(query).fetchone()[0])
+
+
 def _either_form(ids) -> frozenset:
     """Parent ids as integers and as their text (CSV values are text, JSON values integers)."""
     return frozenset(i for value in ids for i in (value, str(value)))
