@@ -2,8 +2,7 @@
 
     HRAPI_BACKUP_DIR/<table>/<UTC time>.avro        a table's backup
     HRAPI_BACKUP_DIR/<table>/<UTC time>.avro.json   its sidecar: rows, bytes, sha256, created_at
-    HRAPI_BACKUP_DIR/sets/<UTC time>/               a set: <table>.avro for each table, and
-                                                    manifest.json (rows and sha256 of each)
+    HRAPI_BACKUP_DIR/sets/...                       sets of all tables (see sets)
 
 A backup is only ever a regular file directly in its folder whose name matches the pattern,
 opened without following symlinks (nor blocking on a FIFO) below HRAPI_BACKUP_DIR; a sidecar's
@@ -19,7 +18,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,9 +26,6 @@ from pathlib import Path
 
 STAMP = "%Y%m%dT%H%M%S.%fZ"
 NAME = re.compile(r"\d{8}T\d{6}\.\d{6}Z\.avro\Z")  # a table's backup
-SET_NAME = re.compile(r"\d{8}T\d{6}\.\d{6}Z\Z")  # a set's folder
-SETS = "sets"
-MANIFEST = "manifest.json"
 SIDECAR_MAX_BYTES = 1 << 16
 SHA256 = re.compile(r"[0-9a-f]{64}\Z")
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
@@ -103,19 +98,17 @@ class BackupFiles:
     def list(self, table: str) -> list[BackupInfo]:
         """Every entry of the table's folder named like a backup, newest first, each with
         its problem if it cannot be restored (never raises for what the folder holds)."""
-        entries = []
-        for name, is_file in _entries(self.folder(table), NAME):
+        listed = []
+        for name, is_file in entries(self.folder(table), NAME):
             if not is_file:
-                entries.append(
-                    BackupInfo(name, table, None, None, None, None, "not a regular file")
-                )
+                listed.append(BackupInfo(name, table, None, None, None, None, "not a regular file"))
                 continue
             try:
-                meta = _read_json(self.root, (table,), name + ".json")
-                entries.append(BackupInfo(name, table, **_sidecar_fields(meta)))
+                meta = read_json(self.root, (table,), name + ".json")
+                listed.append(BackupInfo(name, table, **sidecar_fields(meta)))
             except BackupError as exc:
-                entries.append(BackupInfo(name, table, None, None, None, None, str(exc)))
-        return entries
+                listed.append(BackupInfo(name, table, None, None, None, None, str(exc)))
+        return listed
 
     def find(self, table: str, name: str | None) -> BackupInfo:
         """The usable backup called name (the newest usable one for None); 404 or 422."""
@@ -139,7 +132,7 @@ class BackupFiles:
     def open_checked(self, parts: tuple[str, ...], name: str, sha256: str):
         """A backup file opened safely, its whole content hashed and found equal to sha256
         (else 422), rewound: the bytes hashed are the bytes then read."""
-        handle = _open_below(self.root, parts, name)
+        handle = open_below(self.root, parts, name)
         try:
             digest = hashlib.sha256()
             for block in iter(lambda: handle.read(1 << 20), b""):
@@ -168,7 +161,7 @@ class BackupFiles:
         meta = {"name": stem + ".avro", "created_at": created_at}
         temporary = folder / f".{stem}.avro.partial"
         try:
-            with _create(temporary) as handle:
+            with create(temporary) as handle:
                 out = HashingWriter(handle)
                 yield out, meta
                 handle.flush()
@@ -182,7 +175,7 @@ class BackupFiles:
                 "sha256": out.sha256.hexdigest(),
                 "created_at": meta["created_at"],
             }
-            _write_json(folder / (name + ".json"), sidecar)
+            write_json(folder / (name + ".json"), sidecar)
             temporary.rename(folder / name)
             meta.update(sidecar)
         finally:
@@ -195,112 +188,30 @@ class BackupFiles:
         if self.keep is None:
             return []
         folder = self.folder(table)
-        ours = [name for name, is_file in _entries(folder, NAME) if is_file]
+        ours = [name for name, is_file in entries(folder, NAME) if is_file]
         for name in ours[self.keep :]:
             (folder / name).unlink(missing_ok=True)
             (folder / (name + ".json")).unlink(missing_ok=True)
         return ours[self.keep :]
 
-    # -- sets of all tables ------------------------------------------------------------------
 
-    def list_sets(self) -> list[dict]:
-        """Every entry of the sets folder named like a set, newest first, with its manifest's
-        fields, or its problem."""
-        found = []
-        for name, _ in _entries(self.root / SETS, SET_NAME, folders=True):
-            try:
-                found.append(
-                    {
-                        **_manifest_fields(_read_json(self.root, (SETS, name), MANIFEST), name),
-                        "problem": None,
-                    }
-                )
-            except BackupError as exc:
-                found.append({"name": name, "created_at": None, "tables": {}, "problem": str(exc)})
-        return found
-
-    def find_set(self, name: str, tables: tuple[str, ...]) -> dict:
-        for entry in self.list_sets():
-            if entry["name"] == name:
-                if entry["problem"]:
-                    raise BackupError(422, f"Backup set {name} cannot be used: {entry['problem']}.")
-                missing = [t for t in tables if t not in entry["tables"]]
-                if missing:
-                    raise BackupError(422, f"Backup set {name} lacks {', '.join(missing)}.")
-                return entry
-        raise BackupError(
-            404, f"{name!r} is not one of the backup sets; GET /api/v1/backups lists them."
-        )
-
-    @contextmanager
-    def writing_set(self) -> Iterator[tuple[str, callable, dict]]:
-        """A new set: yields its name, open(table) -> a HashingWriter for that table's file,
-        and the manifest's tables dict to fill with each table's "rows"; the folder is
-        renamed into place complete, with its manifest, or not at all."""
-        sets = self.root / SETS
-        sets.mkdir(parents=True, exist_ok=True)
-        stem, created_at = new_stamp()
-        temporary = sets / f".{stem}.partial"
-        temporary.mkdir()
-        writers: dict[str, tuple] = {}
-        tables: dict[str, dict] = {}
-
-        def open_table(table: str) -> HashingWriter:
-            handle = _create(temporary / f"{table}.avro")
-            writers[table] = (handle, HashingWriter(handle))
-            return writers[table][1]
-
-        try:
-            yield stem, open_table, tables
-            for table, (handle, out) in writers.items():
-                handle.flush()
-                os.fsync(handle.fileno())
-                handle.close()
-                tables[table].update(bytes=out.bytes, sha256=out.sha256.hexdigest())
-            _write_json(
-                temporary / MANIFEST, {"name": stem, "created_at": created_at, "tables": tables}
-            )
-            temporary.rename(sets / stem)
-        finally:
-            for handle, _ in writers.values():
-                handle.close()
-            shutil.rmtree(temporary, ignore_errors=True)
-        self.prune_sets()
-
-    def prune_sets(self) -> list[str]:
-        if self.keep is None:
-            return []
-        sets = self.root / SETS
-        ours = [name for name, is_dir in _entries(sets, SET_NAME, folders=True) if is_dir]
-        for name in ours[self.keep :]:
-            shutil.rmtree(sets / name, ignore_errors=True)  # rmtree never follows symlinks
-        return ours[self.keep :]
-
-
-def _entries(folder: Path, pattern: re.Pattern, *, folders: bool = False) -> list[tuple]:
+def entries(folder: Path, pattern: re.Pattern, *, folders: bool = False) -> list[tuple]:
     """(name, whether it is what it should be) for the entries of folder whose names match,
     newest first; symlinks are never what they should be. A folder that is missing, or is
     a symlink, has none."""
     try:
         if stat.S_ISLNK(os.lstat(folder).st_mode):
             return []
-        with os.scandir(folder) as found:
-            entries = [
-                (
-                    e.name,
-                    e.is_dir(follow_symlinks=False)
-                    if folders
-                    else e.is_file(follow_symlinks=False),
-                )
-                for e in found
-                if pattern.match(e.name)
-            ]
+        with os.scandir(folder) as scanned:
+            named = [e for e in scanned if pattern.match(e.name)]
+            matching = [(e.name, e.is_dir(follow_symlinks=False) if folders
+                         else e.is_file(follow_symlinks=False)) for e in named]  # fmt: skip
     except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(entries, reverse=True)
+    return sorted(matching, reverse=True)
 
 
-def _open_below(root: Path, parts: tuple[str, ...], name: str):
+def open_below(root: Path, parts: tuple[str, ...], name: str):
     """Open root/parts.../name for reading, following no symlink below root and refusing
     anything but a regular file (422)."""
     where = "/".join((*parts, name))
@@ -326,9 +237,9 @@ def _open_below(root: Path, parts: tuple[str, ...], name: str):
     return os.fdopen(fd, "rb")
 
 
-def _read_json(root: Path, parts: tuple[str, ...], name: str) -> dict:
-    """A sidecar or manifest, read safely (see _open_below) and parsed; 422 if it cannot be."""
-    with _open_below(root, parts, name) as handle:
+def read_json(root: Path, parts: tuple[str, ...], name: str) -> dict:
+    """A sidecar or manifest, read safely (see open_below) and parsed; 422 if it cannot be."""
+    with open_below(root, parts, name) as handle:
         text = handle.read(SIDECAR_MAX_BYTES + 1)
     if len(text) > SIDECAR_MAX_BYTES:
         raise BackupError(422, f"{name} is too large to be ours")
@@ -341,7 +252,7 @@ def _read_json(root: Path, parts: tuple[str, ...], name: str) -> dict:
     return meta
 
 
-def _sidecar_fields(meta: dict) -> dict:
+def sidecar_fields(meta: dict) -> dict:
     """A sidecar's fields, checked to be what we write (never a path: the file's own name
     is what names it)."""
     fields = {key: meta.get(key) for key in ("rows", "bytes", "sha256", "created_at")}
@@ -359,39 +270,21 @@ def _sidecar_fields(meta: dict) -> dict:
     return fields
 
 
-def _manifest_fields(meta: dict, name: str) -> dict:
-    tables = meta.get("tables")
-    if not isinstance(tables, dict) or not tables:
-        raise BackupError(422, "its manifest lists no tables")
-    checked = {}
-    for table, fields in tables.items():
-        if not isinstance(fields, dict):
-            raise BackupError(422, f"its manifest's entry for {table!r} is not an object")
-        entry = _sidecar_fields({**fields, "created_at": meta.get("created_at")})
-        checked[str(table)] = {k: entry[k] for k in ("rows", "bytes", "sha256")}
-    created_at = meta.get("created_at")
-    return {
-        "name": name,
-        "created_at": created_at if isinstance(created_at, str) else None,
-        "tables": checked,
-    }
-
-
 def _count(value) -> bool:
     return type(value) is int and value >= 0
 
 
-def _create(path: Path):
+def create(path: Path):
     """A new file, never one that exists or a symlink's target."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
     return os.fdopen(fd, "wb")
 
 
-def _write_json(path: Path, data: dict) -> None:
+def write_json(path: Path, data: dict) -> None:
     """Write JSON next to where it goes, then rename it into place (never half-written)."""
     temporary = path.with_name(f".{path.name}.partial")
     try:
-        with _create(temporary) as handle:
+        with create(temporary) as handle:
             handle.write(json.dumps(data).encode())
             handle.flush()
             os.fsync(handle.fileno())

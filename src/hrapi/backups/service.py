@@ -14,8 +14,9 @@ from pathlib import Path
 from psycopg import sql
 
 from hrapi.backups import avro_rows
-from hrapi.backups.files import SETS, BackupError, BackupFiles, BackupInfo
+from hrapi.backups.files import BackupError, BackupFiles, BackupInfo
 from hrapi.backups.restore import STAGE_PREFIX, RestoreReport, restore_tables
+from hrapi.backups.sets import SETS, BackupSets
 from hrapi.db import Database
 from hrapi.ingest.session import may_skip_key_checks
 from hrapi.sql_files import compose_for_table, compose_per_table, load_group
@@ -57,6 +58,7 @@ class Backups:
     ):
         self.database = database
         self.files = BackupFiles(backup_dir, keep)
+        self.sets = BackupSets(backup_dir, keep)
         templates = load_group(sql_dir, "backups", required=BACKUP_QUERIES)
         self.sql = compose_per_table(templates, stage_prefix=STAGE_PREFIX)
         for name, table in TABLES.items():  # the same steps on the table itself, not a stage
@@ -127,7 +129,7 @@ class Backups:
         with (
             self.database.connection() as conn,
             conn.transaction(),
-            self.files.writing_set() as (name, open_table, tables),
+            self.sets.writing() as (name, open_table, tables),
         ):
             conn.execute(self.sql["departments"]["read_only_snapshot"])
             conn.execute(self.shared["tune_session"])
@@ -136,7 +138,7 @@ class Backups:
                 out = open_table(table_name)
                 rows = avro_rows.write_rows(conn, self._records_sql(table), table, out)
                 tables[table_name] = {"rows": rows}
-        entry = next(s for s in self.files.list_sets() if s["name"] == name)
+        entry = next(s for s in self.sets.list() if s["name"] == name)
         log.info(
             "backup set name=%s %s",
             name,
@@ -145,11 +147,11 @@ class Backups:
         return entry
 
     def list_sets(self) -> list[dict]:
-        return self.files.list_sets()
+        return self.sets.list()
 
     def restore_set(self, name: str) -> dict:
         """Replace all three tables with a set's rows, in one transaction."""
-        entry = self.files.find_set(name, LOAD_ORDER)
+        entry = self.sets.find(name, LOAD_ORDER)
         with ExitStack() as stack:
             sources = []
             for table_name in LOAD_ORDER:
