@@ -14,7 +14,7 @@ import pytest
 from hrapi import create_app
 from hrapi.backups.avro_rows import avro_schema
 from hrapi.tables import TABLES
-from tests.helpers import batch, load_parents
+from tests.helpers import assert_hire_counts_exact, batch, load_parents
 from tests.test_backups import TABLE_QUERIES, backup, reseal, restore
 
 HIRE = "2021-03-04T05:06:07Z"
@@ -33,6 +33,15 @@ def avro_bytes(table: str, records: list[dict]) -> bytes:
     out = io.BytesIO()
     fastavro.writer(out, avro_schema(TABLES[table]), records)
     return out.getvalue()
+
+
+def forge(path, change) -> None:
+    """Change a backup's records and make its sidecar match, as a forger would."""
+    with path.open("rb") as handle:
+        records = list(fastavro.reader(handle))
+    change(records)
+    path.write_bytes(avro_bytes(path.parent.name, records))
+    reseal(path)
 
 
 def folder(settings, table="hired_employees"):
@@ -154,12 +163,7 @@ def test_a_backup_with_a_row_the_dictionary_refuses_is_not_restored(
     hires, settings, sql, change, reason
 ):
     info = backup(hires, "hired_employees")
-    path = folder(settings) / info["name"]
-    with path.open("rb") as handle:
-        records = list(fastavro.reader(handle))
-    records[5].update(change)
-    path.write_bytes(avro_bytes("hired_employees", records))
-    reseal(path)
+    forge(folder(settings) / info["name"], lambda records: records[5].update(change))
     sql("DELETE FROM hired_employees WHERE id > 10")
     before = sql(TABLE_QUERIES["hired_employees"])
     response = restore(hires, "hired_employees", info["name"])
@@ -173,12 +177,7 @@ def test_a_backup_with_a_row_the_dictionary_refuses_is_not_restored(
 
 def test_a_backup_with_an_id_twice_is_not_restored(hires, settings, sql):
     info = backup(hires, "hired_employees")
-    path = folder(settings) / info["name"]
-    with path.open("rb") as handle:
-        records = list(fastavro.reader(handle))
-    records[3]["id"] = records[2]["id"]
-    path.write_bytes(avro_bytes("hired_employees", records))
-    reseal(path)
+    forge(folder(settings) / info["name"], lambda records: records[3].update(id=records[2]["id"]))
     sql("DELETE FROM hired_employees WHERE id > 10")
     before = sql(TABLE_QUERIES["hired_employees"])
     response = restore(hires, "hired_employees", info["name"])
@@ -301,16 +300,9 @@ def test_a_restore_into_an_empty_table_goes_straight_in(hires, settings, sql):
     report = restore(hires, "hired_employees", info["name"]).get_json()
     assert (report["inserted"], report["unchanged"], report["rows"]) == (20, 0, 20)
     assert sql(TABLE_QUERIES["hired_employees"]) == before
-    from tests.helpers import assert_hire_counts_exact
-
     assert_hire_counts_exact(sql)
     # the same into an empty table, with an id twice: refused, the table still empty
-    path = folder(settings) / info["name"]
-    with path.open("rb") as handle:
-        records = list(fastavro.reader(handle))
-    records[7]["id"] = records[3]["id"]
-    path.write_bytes(avro_bytes("hired_employees", records))
-    reseal(path)
+    forge(folder(settings) / info["name"], lambda records: records[7].update(id=records[3]["id"]))
     sql("DELETE FROM hired_employees")
     response = restore(hires, "hired_employees", info["name"])
     assert response.status_code == 422 and "more than once" in response.get_json()["message"]
