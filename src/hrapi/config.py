@@ -18,7 +18,7 @@ def default_sql_dir() -> Path:
     return Path(str(resources.files("hrapi") / "sql"))
 
 
-def _int_env(name: str, default: int) -> int:
+def int_env(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -34,7 +34,7 @@ def _flag_env(name: str) -> bool:
 
 def _keep_env(name: str) -> int | None:
     """How many backups to keep: a whole number from 1 up, or unset (keep all)."""
-    keep = _int_env(name, 0)
+    keep = int_env(name, 0)
     if os.environ.get(name, "").strip() and keep < 1:
         raise SystemExit(f"{name} must be 1 or more (leave it unset to keep every backup)")
     return keep or None
@@ -56,9 +56,9 @@ class Settings:
         ).resolve()
     )
     backup_keep: int | None = field(default_factory=lambda: _keep_env("HRAPI_BACKUP_KEEP"))
-    max_upload_mb: int = field(default_factory=lambda: _int_env("HRAPI_MAX_UPLOAD_MB", 512))
-    max_batch_mb: int = field(default_factory=lambda: _int_env("HRAPI_MAX_BATCH_MB", 4))
-    pool_size: int = field(default_factory=lambda: _int_env("HRAPI_POOL_SIZE", 4))
+    max_upload_mb: int = field(default_factory=lambda: int_env("HRAPI_MAX_UPLOAD_MB", 512))
+    max_batch_mb: int = field(default_factory=lambda: int_env("HRAPI_MAX_BATCH_MB", 4))
+    pool_size: int = field(default_factory=lambda: int_env("HRAPI_POOL_SIZE", 4))
     pgbouncer: bool = field(default_factory=lambda: _flag_env("HRAPI_PGBOUNCER"))
     sql_dir: Path = field(
         default_factory=lambda: Path(os.environ.get("HRAPI_SQL_DIR") or default_sql_dir())

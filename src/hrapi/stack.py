@@ -27,7 +27,7 @@ from string import Template
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from hrapi import embedded_db
-from hrapi.config import Settings
+from hrapi.config import Settings, int_env
 
 PACKAGES = {"nginx": "nginx-light", "pgbouncer": "pgbouncer"}  # command: Debian package
 SEARCHED = ("/usr/sbin", "/usr/local/sbin", "/sbin")  # where the packages put them
@@ -66,8 +66,8 @@ class Stack:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.folder = settings.data_dir / "stack"
-        self.port = int(os.environ.get("STACK_PORT", "8080"))
-        self.instances = int(os.environ.get("STACK_INSTANCES", "3"))
+        self.port = int_env("STACK_PORT", 8080)
+        self.instances = int_env("STACK_INSTANCES", 3)
         self.processes: list[tuple[str, subprocess.Popen]] = []
         self.embedded = False
         self.reported_dead: set[int] = set()
@@ -77,6 +77,7 @@ class Stack:
             raise StackError("STACK_INSTANCES must be 1 or more.")
         nginx, pgbouncer = (_command(name) for name in PACKAGES)
         self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / "stack.json").unlink(missing_ok=True)  # written again once ready
         database_url = self.settings.database_url
         if not database_url:
             database_url = embedded_db.start(self.settings.data_dir)
@@ -109,8 +110,11 @@ class Stack:
                          PGB_POOL_SIZE=20)  # fmt: skip
         ini = self.folder / "pgbouncer.ini"
         ini.write_text(config)
-        ini.chmod(0o600 if os.geteuid() != 0 else 0o644)  # it may hold a password
-        user = ["-u", _pgbouncer_user(target)] if os.geteuid() == 0 else []
+        ini.chmod(0o600)  # it may hold the database's password
+        user = []
+        if os.geteuid() == 0:  # PgBouncer refuses to run as root: as whom it runs, reading it
+            user = ["-u", _pgbouncer_user(target)]
+            shutil.chown(ini, user[1])
         self._spawn("pgbouncer", [command, *user, str(ini)])
         _wait_for_port(port, "PgBouncer", self.folder / "pgbouncer.log")
         return make_conninfo(host="127.0.0.1", port=port, dbname=dbname,
