@@ -220,3 +220,24 @@ def test_fast_check_and_schema_agree_on_json_batches(table_name):
         assert fast == plain
         whole += all(kind == "ok" for kind, _ in fast.values())
     assert whole > 50
+
+
+@pytest.mark.parametrize("odd", [["", "Z"], ["", "Z", "x"]])
+def test_fast_check_and_schema_agree_on_a_file_of_datetimes_without_zones(odd):
+    """A common export mistake, worded column-wise by the fast check: the same problems as
+    the schema gives, row by row (with empty cells, unknown departments, and some datetimes
+    with a zone or of no known shape among them)."""
+    table = TABLES["hired_employees"]
+    rng = random.Random("no zones")
+    lines = []
+    for i in range(1, 9_000):
+        stamp = f"2021-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:07"
+        stamp += rng.choice(["", "", "", ".25"]) if i % 97 else rng.choice(odd)
+        name = "" if i % 89 == 0 else f"Person {i}"
+        department = "99" if i % 83 == 0 else "1"
+        lines.append(f"{i},{name},{stamp},{department},9\n")
+    body = "".join(lines).encode()
+    fast = decisions(CsvInput(io.BytesIO(body), table), table, PARENTS, fast=True)
+    plain = decisions(CsvInput(io.BytesIO(body), table), table, PARENTS, fast=False)
+    assert fast == plain
+    assert sum(1 for kind, _ in fast.values() if kind == "rejected") > 8_500
