@@ -16,12 +16,13 @@ import functools
 import operator
 import re
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import compress, repeat
 
 from marshmallow import ValidationError
 
 from hrapi.ingest.column_rules import (
     NO_ZONE,
+    NO_ZONE_LINES,
     NO_ZONE_MESSAGE,
     as_copy_text,
     failing,
@@ -106,20 +107,30 @@ class RowCheck:
             whole = rows = None  # made again from the columns, in table order
         texts = source == "csv"  # every value is text: no type to check
         suspect: dict[int, list | None] = dict.fromkeys(odd)  # row: its failing columns
+        known: dict[int, list] = {}  # row: each failing cell's problem, where known (else None)
         if not self.fast:
             suspect.update(dict.fromkeys(range(count)))
         else:
             for c, values in enumerate(columns):
-                for k in failing(values, self.kinds[c], self.allowed[c], texts):
-                    cells = suspect.setdefault(k if at is None else at[k], [])
+                cells_failing = failing(values, self.kinds[c], self.allowed[c], texts)
+                problems = (_known_problems(values, cells_failing, self.kinds[c], self.columns[c])
+                            if texts else repeat(None))  # fmt: skip
+                for k, problem in zip(cells_failing, problems):  # noqa: B905 - repeat is endless
+                    i = k if at is None else at[k]
+                    cells = suspect.setdefault(i, [])
                     if cells is not None:
                         cells.append(c)
+                        known.setdefault(i, []).append(problem)
         positions = chunk.positions()
         checked = Checked(count - len(blank) + len(chunk.rejects), [], positions, None,
                           rejects=list(chunk.rejects))  # fmt: skip
         for i in blank:
             del suspect[i]
         for i in sorted(suspect):
+            problems = known.get(i)
+            if problems is not None and None not in problems:  # what _decide would say
+                checked.rejects.append(Rejected(positions[i], chunk.raw(i), tuple(problems)))
+                continue
             outcome = self._decide(chunk, i, source, positions[i], suspect[i])
             (checked.rejects if type(outcome) is Rejected else checked.typed).append(outcome)
         for i in blank:
@@ -236,6 +247,24 @@ def _field(field_schemas: dict, column: str, value) -> tuple:
     except ValidationError as error:
         return None, tuple(field_errors(error))
     return loaded[column], ()
+
+
+def _known_problems(values: tuple, cells: list[int], kind, column: str) -> list:
+    """The problem of each failing cell of a CSV column that is known without asking the
+    schema, worded as _decide words it (None where the schema must say): an empty cell, a
+    datetime without a time zone (a whole file of them is a common export mistake: one regex
+    over the column's failing cells then words them all)."""
+    missing = (column, "missing-cell", MISSING)
+    if kind is not UtcInstant:
+        return [None if values[k] else missing for k in cells]
+    texts = [values[k] for k in cells]
+    no_zone = (column, code_of(NO_ZONE_MESSAGE), NO_ZONE_MESSAGE)
+    filled = list(filter(None, texts))
+    lines = "\n".join(filled)
+    if filled and lines.count("\n") == len(filled) - 1 and NO_ZONE_LINES.fullmatch(lines):
+        return [no_zone if text else missing for text in texts]
+    return [missing if not text else no_zone if NO_ZONE.fullmatch(text) else None
+            for text in texts]  # fmt: skip
 
 
 def _mask(count: int, left_out) -> list[bool]:

@@ -27,6 +27,7 @@ ONE_INSTANT = re.compile(_INSTANT)
 # The same without its zone: the schema refuses such a value as having none (a whole file of
 # them is a common export mistake: its rejects are worded without asking the schema per row).
 NO_ZONE = re.compile(_INSTANT.rsplit("(?:Z|", 1)[0])
+NO_ZONE_LINES = re.compile(rf"(?:{NO_ZONE.pattern}\n)*{NO_ZONE.pattern}")  # one a line
 NO_ZONE_MESSAGE = UtcInstant.default_error_messages["no_zone"]
 _INSTANT_LINES = re.compile(rf"(?:{_INSTANT}\n)*{_INSTANT}")
 
