@@ -126,7 +126,10 @@ class Stack:
                "HOST": "127.0.0.1", "PORT": str(port),
                "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", str(WORKERS_PER_INSTANCE)),
                "HRAPI_BACKUP_DIR": str(self.settings.backup_dir)}  # fmt: skip
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # each instance keeps its own
+        metrics = self.folder / f"metrics-{number}"  # each instance's own, gone with the stack
+        shutil.rmtree(metrics, ignore_errors=True)
+        metrics.mkdir()
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
         self._spawn(f"api-{number}", GUNICORN, env=env)
         return port
 
@@ -207,6 +210,8 @@ class Stack:
                     process.kill()
                     process.wait()
         self.processes.clear()
+        for metrics in self.folder.glob("metrics-*"):
+            shutil.rmtree(metrics, ignore_errors=True)
         if self.embedded:
             embedded_db.stop()
             self.embedded = False
