@@ -145,6 +145,7 @@ def test_metrics_count_requests_loads_rows_and_the_pool(client):
     load_parents(client)
     batch(client, "jobs", [{"id": 10, "job": "Cook"}, {"id": 11, "job": ""}])
     client.get("/api/v1/loads/999999")
+    assert client.open("/health", method="BREW").status_code == 405
     response = client.get("/metrics")
     assert response.status_code == 200 and response.mimetype == "text/plain"
     text = response.get_data(as_text=True)
@@ -158,6 +159,7 @@ def test_metrics_count_requests_loads_rows_and_the_pool(client):
     assert metric(text, "hrapi_load_rows_total", table="jobs", outcome="rejected") >= 1
     assert metric(text, "hrapi_loads_total", table="jobs", status="completed") >= 2
     assert "hrapi_pool_connections_in_use" in text and "hrapi_pool_requests_waiting" in text
+    assert 'method="BREW"' not in text and 'method="other"' in text  # no series per junk
 
 
 def test_metrics_need_the_api_key_when_one_is_set(settings):

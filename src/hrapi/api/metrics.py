@@ -17,6 +17,7 @@ from hrapi import metrics
 from hrapi.api.json_body import Blueprint
 
 blp = Blueprint("metrics", __name__, description="Metrics for Prometheus")
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 @blp.route("/metrics")
@@ -24,9 +25,7 @@ class Metrics(MethodView):
     @blp.response(200, description="Prometheus text format", content_type="text/plain")
     def get(self):
         """Requests, loads and their rows, the database pool: every worker's, added up."""
-        body = generate_latest(metrics.registry())
-        return Response(body, mimetype=CONTENT_TYPE_LATEST.split(";")[0],
-                        content_type=CONTENT_TYPE_LATEST)  # fmt: skip
+        return Response(generate_latest(metrics.registry()), content_type=CONTENT_TYPE_LATEST)
 
 
 def init_app(app: Flask) -> None:
@@ -34,7 +33,8 @@ def init_app(app: Flask) -> None:
     def count_request(response):
         started = g.get("request_started")
         route = request.url_rule.rule if request.url_rule else "unmatched"
-        labels = (request.method, route, str(response.status_code))
+        method = request.method if request.method in METHODS else "other"  # no series per junk
+        labels = (method, route, str(response.status_code))
         metrics.REQUESTS.labels(*labels).inc()
         if started is not None:
             metrics.REQUEST_SECONDS.labels(*labels).observe(time.perf_counter() - started)
