@@ -19,9 +19,10 @@ stored, and the load is marked failed.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from itertools import chain
 
 import psycopg
@@ -103,7 +104,7 @@ class Ingestor:
                        "on_conflict": limits.on_conflict, "options": Jsonb(options),
                        "request_id": request_id}  # fmt: skip
         report = LoadReport(load_id=0, table=table.name, status="running", source=data.source)
-        with self.database.connection() as conn:
+        with self.database.connection() as conn, _collector_paused():
             may_skip = self._may_skip_key_checks(conn)
             try:
                 if data.source == "csv":  # on record while it runs, beating
@@ -259,6 +260,22 @@ class Ingestor:
         except (psycopg.Error, DatabaseUnavailable):
             return False
         return True
+
+
+@contextmanager
+def _collector_paused():
+    """Pause Python's cyclic garbage collector while a load runs. A load makes lists and
+    tuples by the million (rows, columns), none of them in a cycle: the collector would
+    traverse each chunk's rows again and again while they live, for nothing (about a third
+    of a load's Python time, see docs/performance.md). Reference counting frees them as
+    before; any cycle made meanwhile is collected after."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _ms_since(started: float) -> int:

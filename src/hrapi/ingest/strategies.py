@@ -57,7 +57,7 @@ def into_table(session: LoadSession, table: Table, chunks, report: LoadReport, *
     The checked rows go to COPY from a writer thread (copy_writer), so that PostgreSQL
     inserts them, and its hire_counts trigger counts each statement's rows, while the next
     rows are read and checked; the writer sends their rejects between two statements."""
-    session.together("lock_target", "lock_target_writes")
+    session.together("tune_session", "lock_target", "lock_target_writes")
     parents = session.parents()
     if parents is None:
         return False
