@@ -8,6 +8,7 @@ import io
 import pytest
 
 from hrapi import synthetic
+from hrapi.ingest.sources import CHUNK_ROWS, FIRST_CHUNK_ROWS
 from tests.helpers import assert_counts_add_up, load_parents, upload_csv
 
 HIRE = "2021-03-04T05:06:07Z"
@@ -411,3 +412,32 @@ def test_a_direct_load_in_many_statements_with_rejects_between_them(client, sql,
         (rejected + 1,)
     ]
     assert_hire_counts_exact(sql)
+
+
+@pytest.mark.parametrize("repeat_at", ["a chunk's first row", "the same chunk"])
+def test_repeated_ids_are_found_whether_or_not_the_ids_rise(client, sql, repeat_at):
+    """Staged ids that rise row after row skip the search for repeated ids; one repeat, first
+    in a chunk (sources reads 2 rows, then 4096 at a time) or inside one, is still found."""
+    rows = [f"{i},Job {i}\n" for i in range(1, 6001)]
+    report = upload_csv(client, "jobs", "".join(rows)).get_json()
+    assert (report["inserted"], report["rejected"]) == (6000, 0)
+    sql("TRUNCATE jobs CASCADE")
+    at = FIRST_CHUNK_ROWS + CHUNK_ROWS if repeat_at == "a chunk's first row" else 100
+    repeated = [*rows[:at], rows[at - 1], *rows[at:]]
+    report = upload_csv(client, "jobs", "".join(repeated)).get_json()
+    assert (report["inserted"], report["rejected"]) == (6000, 1)
+    assert reasons_by_line(report) == {at + 1: [f"id: {at} already appears at line {at} of "
+                                                "this load"]}  # fmt: skip
+    assert sql("SELECT count(*) FROM jobs") == [(6000,)]
+
+
+def test_a_repeated_id_among_rows_the_schema_decided_is_found(client, sql):
+    """A row the fast check leaves to the schema (February 29) is valid; a later row with its
+    id is a repeat though the other rows' ids rise."""
+    load_parents(client)
+    text = (f"5,Leap,2024-02-29T10:00:00Z,1,1\n1,Ann,{HIRE},1,1\n2,Bob,{HIRE},1,1\n"
+            f"5,Again,{HIRE},1,1\n")  # fmt: skip
+    report = upload_csv(client, "hired_employees", text).get_json()
+    assert (report["inserted"], report["rejected"]) == (3, 1)
+    assert reasons_by_line(report) == {4: ["id: 5 already appears at line 1 of this load"]}
+    assert sql("SELECT name FROM hired_employees WHERE id = 5") == [("Leap",)]
