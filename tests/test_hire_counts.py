@@ -88,3 +88,29 @@ def write_every_way(client, sql, reference, tmp_path):
     sql("TRUNCATE hired_employees")
     assert sql("SELECT count(*) FROM hire_counts") == [(0,)]
     assert_summary_matches(client, reference)
+
+
+EDGES = ["1900-01-01 00:00:00+00", "1899-12-31 23:59:59.999999+00", "2099-12-31 23:59:59.999999+00",
+         "2100-01-01 00:00:00+00", "2021-03-31 23:59:59.999999+00", "2021-04-01 00:00:00+00",
+         "2021-04-01 00:00:00+14", "2021-06-30 20:00:00-05", "2024-02-29 12:00:00+00",
+         "0044-03-15 12:00:00+00 BC", "0001-01-01 00:00:00+00", "9999-12-31 23:59:59+00",
+         "4713-01-01 00:00:00+00 BC", "200000-06-01 00:00:00+00"]  # fmt: skip
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Kiritimati", "America/St_Johns"])
+def test_quarters_at_their_edges_whatever_the_session_time_zone(client, sql, zone):
+    """Each hire counts in its UTC year and quarter: at quarters' first and last instants,
+    around 1900 and 2100 (where the quarters' search gives way to the calendar), in years
+    before Christ and far ahead, inserted, moved and deleted in sessions of any time zone."""
+    upload_csv(client, "departments", "1,D1\n2,D2\n")
+    upload_csv(client, "jobs", "1,J1\n")
+    values = ", ".join(f"({i}, 'Edge {i}', '{when}'::timestamptz, 1, 1)"
+                       for i, when in enumerate(EDGES, start=1))  # fmt: skip
+    sql(f"SET timezone = '{zone}'; INSERT INTO hired_employees VALUES {values}")
+    assert_hire_counts_exact(sql)
+    sql(f"SET timezone = '{zone}'; UPDATE hired_employees SET department_id = 2,"
+        " datetime = datetime + interval '1 microsecond' WHERE id % 2 = 0")  # fmt: skip
+    assert_hire_counts_exact(sql)
+    sql("DELETE FROM hired_employees WHERE id % 3 = 0")
+    assert_hire_counts_exact(sql)
+    assert sql("SELECT count(*) FROM hire_counts WHERE hires <> 0") != [(0,)]
