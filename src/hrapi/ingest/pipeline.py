@@ -144,8 +144,7 @@ class Ingestor:
             try:
                 with session.conn.transaction():
                     if data.source == "csv":
-                        done = strategies.into_table(session, table, chunks, report,
-                                                     encoding=encoding)  # fmt: skip
+                        done = strategies.into_table(session, table, data, report)
                     else:
                         with RejectSpool(report.load_id) as spool:
                             done = strategies.batch_directly(session, table, next(chunks),

@@ -15,6 +15,7 @@ import csv
 import io
 import itertools
 import operator
+import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -89,9 +90,9 @@ class Chunk:
 class CsvInput:
     """A CSV body as loads read it: chunks on demand, and again from the start if needed.
 
-    A load that must start over reads the input a second time: a seekable file is rewound;
-    any other stream is copied to a temporary file as it is read, and a second reading takes
-    that copy and then the rest of the stream.
+    A load that must start over reads the input again: a seekable file is rewound; any other
+    stream is copied to a temporary file as it is read, and a later reading takes that copy
+    and then the rest of the stream (copied in turn).
     """
 
     source = "csv"
@@ -102,34 +103,42 @@ class CsvInput:
         self._stream = stream
         self._seekable = _is_seekable(stream)
         self._start = stream.tell() if self._seekable else 0
-        self._copy = None
+        self._copy = None  # what has been read of a stream that cannot be rewound
+        self._copied = 0  # bytes in _copy
         self._reads = 0
 
     def chunks(self) -> Iterator[Chunk]:
+        return CsvReader(self.stream(), self.table, self.options).chunks()
+
+    def stream(self) -> io.BufferedReader:
+        """The input's bytes, from the start, for one more reading."""
         self._reads += 1
         if self._seekable:
             self._stream.seek(self._start)
-            source = io.BufferedReader(_Unclosed(self._stream), READ_BUFFER)
-        elif self._reads == 1:
-            self._copy = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
-            source = io.BufferedReader(_Tee(self._stream, self._copy), READ_BUFFER)
-        else:
-            self._copy.seek(0)
-            source = io.BufferedReader(_Chain(self._copy, self._stream), READ_BUFFER)
-        return _CsvReader(source, self.table, self.options).chunks()
+            return io.BufferedReader(_Unclosed(self._stream), READ_BUFFER)
+        if self._copy is None:
+            self._copy = tempfile.TemporaryFile(buffering=0)  # noqa: SIM115 - see close()
+        return io.BufferedReader(_Replay(self), READ_BUFFER)
 
     def close(self) -> None:
         if self._copy is not None:
             self._copy.close()
 
 
-class _CsvReader:
-    """One reading of a CSV stream, a Chunk at a time."""
+class CsvReader:
+    """One reading of a CSV stream, a Chunk at a time. A later part of a file (`continued`,
+    from a line end, with the line number of its first line) has no header nor byte order
+    mark: `order` says where the table's columns are, as the file's header said."""
 
-    def __init__(self, stream, table: Table, options: CsvOptions):
+    def __init__(self, stream, table: Table, options: CsvOptions, *, first_line: int = 1,
+                 order: list[int] | None = None, continued: bool = False):  # fmt: skip
         self.table = table
         self.options = options
+        self.continued = continued
+        self.skipped = first_line - 1  # lines before this part of the file
         encoding = ENCODINGS[options.encoding]
+        if continued and encoding == "utf-8-sig":
+            encoding = "utf-8"
         start = stream.peek(2)[:2]
         if encoding == "utf-16" and start and start not in (b"\xff\xfe", b"\xfe\xff"):
             raise SourceError("encoding=utf-16 needs the file to start with a byte order mark.")
@@ -137,10 +146,10 @@ class _CsvReader:
         self.text._CHUNK_SIZE = DECODE_CHUNK  # the decoder's read size
         for_csv, self.lines = itertools.tee(self.text)
         self.reader = csv.reader(for_csv, delimiter=DELIMITERS[options.delimiter], strict=True)
-        self.order: list[int] | None = None  # where each table column is in a record
+        self.order = order  # where each table column is in a record
 
     def chunks(self) -> Iterator[Chunk]:
-        first = True
+        first = not self.continued
         while True:
             chunk, more = self._read_chunk()
             if first:
@@ -163,11 +172,11 @@ class _CsvReader:
             error = exc
         lines = list(islice(self.lines, self.reader.line_num - done))
         spans = None if len(lines) == len(rows) else [_span(row) for row in rows]
-        chunk = Chunk(rows, done + 1, lines, spans)
+        chunk = Chunk(rows, self.skipped + done + 1, lines, spans)
         if error is not None:
             used = len(rows) if spans is None else sum(spans)
             bad = "".join(lines[used:]).rstrip("\r\n")
-            chunk.rejects.append(Rejected(done + used + 1, printable(bad), (
+            chunk.rejects.append(Rejected(self.skipped + done + used + 1, printable(bad), (
                 (None, "source-error", f"Unreadable CSV: {error} (an unbalanced quote?)"),
             )))  # fmt: skip
             chunk.lines = lines[:used]
@@ -278,18 +287,32 @@ class _Unclosed(io.RawIOBase):
         return self._stream.readinto(buffer)
 
 
-class _Tee(_Unclosed):
-    """Reads a stream and writes what it read to a copy."""
+class _Replay(io.RawIOBase):
+    """One reading of a CsvInput's stream that cannot be rewound: what earlier readings copied,
+    then the rest of the stream, copied as it is read."""
 
-    def __init__(self, stream, copy):
-        super().__init__(stream)
-        self._copy = copy
+    def __init__(self, source: CsvInput):
+        self._source = source
+        self._offset = 0
+
+    def readable(self) -> bool:
+        return True
 
     def readinto(self, buffer) -> int:
-        count = self._stream.readinto(buffer)
-        if count:
-            self._copy.write(memoryview(buffer)[:count])
-        return count
+        source = self._source
+        if self._offset < source._copied:
+            wanted = min(len(buffer), source._copied - self._offset)
+            data = os.pread(source._copy.fileno(), wanted, self._offset)
+            buffer[: len(data)] = data
+        else:
+            count = source._stream.readinto(buffer)
+            if not count:
+                return 0
+            data = memoryview(buffer)[:count]
+            source._copy.write(data)
+            source._copied += count
+        self._offset += len(data)
+        return len(data)
 
 
 class _Chain(io.RawIOBase):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from itertools import islice, repeat
 from operator import itemgetter, lt
@@ -29,10 +30,11 @@ import psycopg
 
 from hrapi.ingest.check import Checked, RowCheck
 from hrapi.ingest.copy_writer import CopyWriter
+from hrapi.ingest.parallel import direct_pieces
 from hrapi.ingest.rejects import RejectSpool, copy_rows
 from hrapi.ingest.report import LoadReport
 from hrapi.ingest.session import LoadSession
-from hrapi.ingest.sources import Chunk
+from hrapi.ingest.sources import Chunk, CsvInput
 from hrapi.tables import Table
 
 log = logging.getLogger(__name__)
@@ -48,33 +50,31 @@ LARGE_LOAD_ROWS = 10_000  # staged rows from which a load analyzes them first, a
 # once only when its ids lie beyond the stored ones (smaller loads always try, see _hopes_new)
 
 
-def into_table(session: LoadSession, table: Table, chunks, report: LoadReport, *,
-               encoding: str) -> bool:  # fmt: skip
+def into_table(session: LoadSession, table: Table, data: CsvInput, report: LoadReport) -> bool:
     """Load a CSV straight into its table, hoping every id is new (the first load of an
     empty table; a later file of new ids): True if done, False (nothing read) if the parents
     are too many. Raises UniqueViolation at the first id that repeats or is stored already
     (within the first COPY statement for a file loaded again).
 
-    The checked rows go to COPY from a writer thread (copy_writer), so that PostgreSQL
+    The input is read and checked in pieces, by helper processes for a large one (parallel);
+    the checked rows go to COPY from a writer thread (copy_writer), so that PostgreSQL
     inserts them, and its hire_counts trigger counts each statement's rows, while the next
     rows are read and checked; the writer sends their rejects between two statements."""
     session.together("tune_session", "lock_target", "lock_target_writes")
     parents = session.parents()
     if parents is None:
         return False
-    check = RowCheck(table, parents, encoding)
+    check = RowCheck(table, parents, data.options.encoding)
     session.run("skip_key_checks")
     session.run("lock_load", {"load_id": report.load_id})  # see copy_rejects.sql
     writer = CopyWriter(session.conn, session.steps["copy_target"], session.steps["copy_rejects"])
     prefix = f"{report.load_id}\t"
     try:
-        for chunk in chunks:
-            checked = check.chunk(chunk, "csv")
-            report.received += checked.received
-            report.rejected += len(checked.rejects)
-            writer.put(checked.copy_text(), [values for _, _, values in checked.typed],
-                       checked.plain + len(checked.typed),
-                       copy_rows(prefix, checked.rejects))  # fmt: skip
+        with closing(direct_pieces(data, check)) as pieces:  # helpers stop with the load
+            for piece in pieces:
+                report.received += piece.received
+                report.rejected += len(piece.rejects)
+                writer.put(piece.text, piece.typed, piece.rows, copy_rows(prefix, piece.rejects))
     finally:
         writer.close()
     session.run("check_keys_per_row")
