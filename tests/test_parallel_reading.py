@@ -12,6 +12,7 @@ import pytest
 
 from hrapi.ingest import parallel
 from hrapi.ingest.check import RowCheck
+from hrapi.ingest.pieces import IdOrder, direct_piece, staged_piece
 from hrapi.ingest.sources import CsvInput, CsvOptions
 from hrapi.tables import TABLES
 from tests.helpers import load_parents, upload_csv
@@ -22,23 +23,25 @@ HIRE = "2021-03-04T05:06:07Z"
 
 def outcome(pieces) -> tuple:
     """Everything a direct load takes from its pieces, joined."""
-    pieces = list(pieces)
-    return (sum(p.received for p in pieces), [r for p in pieces for r in p.rejects],
+    pieces, order = list(pieces), IdOrder()
+    for piece in pieces:
+        order.see(piece)
+    return (order.rising, sum(p.received for p in pieces), [r for p in pieces for r in p.rejects],
             "".join(p.text for p in pieces), [v for p in pieces for v in p.typed],
             sum(p.rows for p in pieces))  # fmt: skip
 
 
-def in_order(body: bytes, options: CsvOptions) -> tuple:
+def in_order(body: bytes, options: CsvOptions, make=direct_piece) -> tuple:
     table = TABLES["hired_employees"]
     check = RowCheck(table, PARENTS, options.encoding)
     data = CsvInput(io.BytesIO(body), table, options)
-    return outcome(parallel.direct_piece(check, chunk) for chunk in data.chunks())
+    return outcome(make(check, chunk) for chunk in data.chunks())
 
 
-def helped(body: bytes, options: CsvOptions, *, stream_type=io.BytesIO) -> tuple:
+def helped(body: bytes, options: CsvOptions, make=direct_piece, *, stream_type=io.BytesIO):
     table = TABLES["hired_employees"]
     check = RowCheck(table, PARENTS, options.encoding)
-    return outcome(parallel.direct_pieces(CsvInput(stream_type(body), table, options), check))
+    return outcome(parallel.csv_pieces(CsvInput(stream_type(body), table, options), check, make))
 
 
 @pytest.fixture
@@ -46,9 +49,9 @@ def helpers_used(monkeypatch) -> list:
     """The number of blocks handed to helpers, one entry per reading that used them."""
     used, helped_blocks = [], parallel._helped
 
-    def counting(data, check, blocks, order):
+    def counting(data, check, make, blocks, order):
         first = blocks.line
-        yield from helped_blocks(data, check, blocks, order)
+        yield from helped_blocks(data, check, make, blocks, order)
         used.append(blocks.line - first)
 
     monkeypatch.setattr(parallel, "_helped", counting)
@@ -87,10 +90,11 @@ def test_blocks_read_by_helpers_give_what_a_reading_in_order_gives(monkeypatch, 
         body = b"\xef\xbb\xbf" + body
     options = CsvOptions(delimiter, encoding, "auto")
     expected = in_order(body, options)
-    assert expected[0] > 350
+    assert expected[1] > 350
     assert helped(body, options) == expected
     assert helped(body, options, stream_type=Unseekable) == expected
-    assert len(helpers_used) == 2 and min(helpers_used) > 0  # lines past the first block
+    assert helped(body, options, staged_piece) == in_order(body, options, staged_piece)
+    assert len(helpers_used) == 3 and min(helpers_used) > 0  # lines past the first block
 
 
 @pytest.mark.parametrize("block", [5, 40, 1000])
@@ -134,3 +138,38 @@ def test_an_upload_read_by_helpers_loads_as_one_read_in_order(client, sql, monke
     assert report["received"] == 3000
     assert helpers_used and helpers_used[0] > 1000
     assert 750 < report["rejected"] < 3000  # job 4 does not exist
+
+
+def test_a_load_through_staging_read_by_helpers_loads_as_one_read_in_order(
+    client, sql, monkeypatch, helpers_used
+):
+    """Jobs go through staging: repeated ids, unchanged rows and conflicts alike."""
+    lines = [f"{i},Job {i}\n" for i in range(1, 2001)]
+    upload_csv(client, "jobs", "".join(lines[:500]))
+    lines[100] = "101,Another title\n"  # a conflict
+    lines[1500] = "7,Repeated\n"  # a repeat of an earlier id
+    lines[1700] = "x,Not an id\n"
+    reports = []
+    for block in (None, 700):
+        if block:
+            monkeypatch.setattr(parallel, "BLOCK_BYTES", block)
+        reports.append(upload_csv(client, "jobs", "".join(lines)).get_json())
+        reports[-1]["stored"] = sql("SELECT * FROM jobs ORDER BY id")
+        reports[-1]["all rejects"] = sql(
+            "SELECT line, raw, errors FROM load_rejects WHERE load_id = %s ORDER BY line",
+            [reports[-1]["load_id"]],
+        )
+        sql("DELETE FROM jobs WHERE id > 500")
+    in_order_report, helped_report = reports
+    for key in (
+        "received",
+        "inserted",
+        "unchanged",
+        "rejected",
+        "rejects",
+        "stored",
+        "all rejects",
+    ):
+        assert helped_report[key] == in_order_report[key], key
+    assert (helped_report["inserted"], helped_report["rejected"]) == (1498, 3)
+    assert helpers_used

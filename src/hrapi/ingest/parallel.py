@@ -1,11 +1,11 @@
 """A large CSV read and checked by helper processes, a block of lines each: both cores work.
 
-A direct load is bound by Python (the csv module and the check), while PostgreSQL's COPY
-leaves part of the other core idle. So the load's own process reads the input's bytes and
+A load is bound by Python (the csv module and the check), while PostgreSQL's COPY leaves
+part of the other core idle. So the load's own process reads the input's bytes and
 cuts them into blocks of about BLOCK_BYTES that end at a line end outside quotes (an even
 number of `"` before it); it reads the first block itself (a header there says where the
-columns are), hands the next ones to HELPERS forked processes, and takes their pieces back
-in order, for the writer thread to COPY.
+columns are), hands the next ones to HELPERS forked processes, and takes their pieces
+(pieces.py) back in order, for the strategy to COPY.
 
 A block is read by the same CsvReader and checked by the same RowCheck as a whole file is,
 from the number of its first line, so every row's outcome, line and raw text are those a
@@ -22,12 +22,11 @@ import io
 import multiprocessing
 import signal
 from collections import deque
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 
 from hrapi.ingest.check import RowCheck
-from hrapi.ingest.rejects import Rejected
-from hrapi.ingest.sources import Chunk, CsvInput, CsvReader
+from hrapi.ingest.pieces import Piece, joined
+from hrapi.ingest.sources import CsvInput, CsvReader
 
 BLOCK_BYTES = 1 << 20  # bytes a helper reads at a time (about 20,000 rows of hires)
 HELPERS = 2  # processes that read blocks beside the load's own (this machine has two cores)
@@ -38,49 +37,32 @@ HELPER_TIMEOUT = 300  # seconds a block may take (a helper that died never answe
 _SIGNALS = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGCHLD")
 
 
-@dataclass
-class Piece:
-    """What a direct load COPYs of some rows: the plain ones as COPY text, the ones the schema
-    decided as values (for write_row), and the rejects; `rows` are those copied."""
-
-    received: int
-    rejects: list[Rejected]
-    text: str
-    typed: list
-    rows: int
-
-
-def direct_piece(check: RowCheck, chunk: Chunk) -> Piece:
-    checked = check.chunk(chunk, "csv")
-    return Piece(checked.received, checked.rejects, checked.copy_text(),
-                 [values for _, _, values in checked.typed],
-                 checked.plain + len(checked.typed))  # fmt: skip
-
-
-def direct_pieces(data: CsvInput, check: RowCheck) -> Iterator[Piece]:
-    """The pieces of a CSV input, in order (see the module docstring)."""
+def csv_pieces(data: CsvInput, check: RowCheck, make: Callable) -> Iterator[Piece]:
+    """The pieces (make(check, chunk)) of a CSV input, in order (see the module docstring)."""
     if data.options.encoding == "utf-16":
         for chunk in data.chunks():
-            yield direct_piece(check, chunk)
+            yield make(check, chunk)
         return
     blocks = _Blocks(data.stream())
     first = blocks.next()
     reader = None if first is None else CsvReader(_bytes_stream(first[0]), data.table,
                                                   data.options)  # fmt: skip
-    pieces = None if reader is None else _read(reader, check)
+    pieces = None if reader is None else _read(reader, check, make)
     if pieces is None:  # no line end outside quotes, or a csv error: all of it in order
         start = b"" if first is None else first[0]
-        yield from _in_order(data, check, _bytes_stream(start, blocks.rest()), 1, None)
+        yield from _in_order(data, check, make, _bytes_stream(start, blocks.rest()),
+                             first_line=1, order=None)  # fmt: skip
         return
     yield from pieces
     if blocks.cuts:
-        yield from _helped(data, check, blocks, reader.order)
+        yield from _helped(data, check, make, blocks, reader.order)
 
 
-def _helped(data: CsvInput, check: RowCheck, blocks: _Blocks, order) -> Iterator[Piece]:
+def _helped(data: CsvInput, check: RowCheck, make: Callable, blocks: _Blocks,
+            order) -> Iterator[Piece]:  # fmt: skip
     """The pieces of the blocks after the first, read by helpers."""
     context = multiprocessing.get_context("fork")  # the helpers share the check's state
-    pool = context.Pool(HELPERS, initializer=_start_helper, initargs=(check, data, order))
+    pool = context.Pool(HELPERS, initializer=_start_helper, initargs=(check, make, data, order))
     handed: deque = deque()  # (result, block, first line), in order
     try:
         while True:
@@ -88,15 +70,15 @@ def _helped(data: CsvInput, check: RowCheck, blocks: _Blocks, order) -> Iterator
                 handed.append((pool.apply_async(_read_block, block), *block))
             if not handed:
                 if blocks.stuck:  # no line end outside quotes for long: the rest in order
-                    yield from _in_order(data, check, _bytes_stream(b"", blocks.rest()),
-                                         blocks.line, order)  # fmt: skip
+                    yield from _in_order(data, check, make, _bytes_stream(b"", blocks.rest()),
+                                         first_line=blocks.line, order=order)  # fmt: skip
                 return
             result, bytes_, first_line = handed.popleft()
             piece = result.get(timeout=HELPER_TIMEOUT)
             if piece is None:  # a csv error: from this block's start on, in order
                 rest = b"".join([bytes_, *(later for _, later, _ in handed)])
-                yield from _in_order(data, check, _bytes_stream(rest, blocks.rest()),
-                                     first_line, order)  # fmt: skip
+                yield from _in_order(data, check, make, _bytes_stream(rest, blocks.rest()),
+                                     first_line=first_line, order=order)  # fmt: skip
                 return
             yield piece
     finally:
@@ -104,43 +86,40 @@ def _helped(data: CsvInput, check: RowCheck, blocks: _Blocks, order) -> Iterator
         pool.join()
 
 
-def _in_order(data: CsvInput, check: RowCheck, stream, first_line: int, order):
+def _in_order(data: CsvInput, check: RowCheck, make: Callable, stream, *, first_line: int,
+              order) -> Iterator[Piece]:  # fmt: skip
     """The pieces of the input from a line on (the first: with its header), read here."""
     reader = CsvReader(stream, data.table, data.options, first_line=first_line, order=order,
                        continued=first_line > 1)  # fmt: skip
     for chunk in reader.chunks():
-        yield direct_piece(check, chunk)
+        yield make(check, chunk)
 
 
 _helper: dict = {}  # in a helper: what it reads blocks with
 
 
-def _start_helper(check: RowCheck, data: CsvInput, order) -> None:
+def _start_helper(check: RowCheck, make: Callable, data: CsvInput, order) -> None:
     for name in _SIGNALS:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_DFL)
-    _helper.update(check=check, table=data.table, options=data.options, order=order)
+    _helper.update(check=check, make=make, table=data.table, options=data.options, order=order)
 
 
 def _read_block(block: bytes, first_line: int) -> Piece | None:
     """A helper's piece of one block, or None if its reading met a csv error."""
     reader = CsvReader(_bytes_stream(block), _helper["table"], _helper["options"],
                        first_line=first_line, order=_helper["order"], continued=True)  # fmt: skip
-    pieces = _read(reader, _helper["check"])
-    if pieces is None:
-        return None
-    return Piece(sum(p.received for p in pieces), [r for p in pieces for r in p.rejects],
-                 "".join(p.text for p in pieces), [v for p in pieces for v in p.typed],
-                 sum(p.rows for p in pieces))  # fmt: skip
+    pieces = _read(reader, _helper["check"], _helper["make"])
+    return None if pieces is None else joined(pieces)
 
 
-def _read(reader: CsvReader, check: RowCheck) -> list[Piece] | None:
+def _read(reader: CsvReader, check: RowCheck, make: Callable) -> list[Piece] | None:
     """Every piece of a block, or None if its reading met a csv error."""
     pieces = []
     for chunk in reader.chunks():
         if any(reject.errors[0][1] == "source-error" for reject in chunk.rejects):
             return None
-        pieces.append(direct_piece(check, chunk))
+        pieces.append(make(check, chunk))
     return pieces
 
 

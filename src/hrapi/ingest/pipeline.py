@@ -23,7 +23,6 @@ import gc
 import logging
 import time
 from contextlib import contextmanager, nullcontext
-from itertools import chain
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -92,9 +91,7 @@ class Ingestor:
         limit was passed, and DatabaseUnavailable when the database goes away (nothing of the
         load is kept).
         """
-        chunks = data.chunks()
-        first = next(chunks, None)
-        if first is None:
+        if next(data.chunks(), None) is None:  # a first reading: the header and a row
             raise EmptyInput("no rows to load")
         started = time.perf_counter()
         options = {**vars(getattr(data, "options", CsvOptions())), **vars(limits)}
@@ -120,8 +117,7 @@ class Ingestor:
                         report.load_id = self._record(conn, load_fields)
                     session = LoadSession(conn, self.steps[table.name], may_skip,
                                                      report.load_id)  # fmt: skip
-                    self._run(session, table, data, chain([first], chunks), report,
-                              limits=limits)  # fmt: skip
+                    self._run(session, table, data, report, limits=limits)
                     self._finish(conn, report, started)
             except BaseException as exc:
                 report.duration_ms = _ms_since(started)
@@ -135,10 +131,9 @@ class Ingestor:
             raise LoadAborted(report)
         return report
 
-    def _run(self, session, table: Table, data, chunks, report: LoadReport, *,
-             limits: Limits) -> None:  # fmt: skip
-        """The load's rows into the table by the strategy that fits (see the docstring)."""
-        encoding = getattr(data, "options", CsvOptions()).encoding
+    def _run(self, session, table: Table, data, report: LoadReport, *, limits: Limits) -> None:
+        """The load's rows into the table by the strategy that fits (see the docstring); each
+        strategy reads the input from its start."""
         direct = table.name in strategies.DIRECT_TABLES and not limits.careful
         if direct and session.may_skip:
             try:
@@ -147,21 +142,16 @@ class Ingestor:
                         done = strategies.into_table(session, table, data, report)
                     else:
                         with RejectSpool(report.load_id) as spool:
-                            done = strategies.batch_directly(session, table, next(chunks),
+                            done = strategies.batch_directly(session, table, next(data.chunks()),
                                                              report, spool)  # fmt: skip
                 if done:
                     return
             except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected) as exc:
                 log.info("load load_id=%s: %s; loading through staging", report.load_id,
                          type(exc).__name__)  # fmt: skip
-            if report.received or data.source == "json":  # the input was read: again
-                report.restart()
-                chunks = data.chunks()
+            report.restart()
         with RejectSpool(report.load_id) as spool:
-            raw_of = data.raw_of if data.source == "json" else None
-            strategies.through_staging(session, table, chunks, report, spool, source=data.source,
-                                       encoding=encoding, limits=limits,
-                                       raw_of=raw_of)  # fmt: skip
+            strategies.through_staging(session, table, data, report, spool, limits=limits)
 
     def _finish(self, conn, report: LoadReport, started: float) -> None:
         """Complete the load's record (in its transaction) and list its first rejects."""

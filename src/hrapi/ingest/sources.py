@@ -313,21 +313,3 @@ class _Replay(io.RawIOBase):
             source._copied += count
         self._offset += len(data)
         return len(data)
-
-
-class _Chain(io.RawIOBase):
-    """Reads one stream to its end, then another."""
-
-    def __init__(self, first, second):
-        self._streams = [first, second]
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        while self._streams:
-            count = self._streams[0].readinto(buffer)
-            if count:
-                return count
-            self._streams.pop(0)
-        return 0

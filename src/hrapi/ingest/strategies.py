@@ -23,18 +23,17 @@ import logging
 import time
 from contextlib import closing
 from dataclasses import dataclass
-from itertools import islice, repeat
-from operator import itemgetter, lt
 
 import psycopg
 
-from hrapi.ingest.check import Checked, RowCheck
+from hrapi.ingest.check import RowCheck
 from hrapi.ingest.copy_writer import CopyWriter
-from hrapi.ingest.parallel import direct_pieces
+from hrapi.ingest.parallel import csv_pieces
+from hrapi.ingest.pieces import IdOrder, direct_piece, staged_piece
 from hrapi.ingest.rejects import RejectSpool, copy_rows
 from hrapi.ingest.report import LoadReport
 from hrapi.ingest.session import LoadSession
-from hrapi.ingest.sources import Chunk, CsvInput
+from hrapi.ingest.sources import Chunk, CsvInput, CsvOptions
 from hrapi.tables import Table
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,7 @@ def into_table(session: LoadSession, table: Table, data: CsvInput, report: LoadR
     writer = CopyWriter(session.conn, session.steps["copy_target"], session.steps["copy_rejects"])
     prefix = f"{report.load_id}\t"
     try:
-        with closing(direct_pieces(data, check)) as pieces:  # helpers stop with the load
+        with closing(csv_pieces(data, check, direct_piece)) as pieces:  # helpers stop with it
             for piece in pieces:
                 report.received += piece.received
                 report.rejected += len(piece.rejects)
@@ -137,27 +136,30 @@ class Limits:
                 and rejected / received > self.max_reject_ratio)  # fmt: skip
 
 
-def through_staging(session: LoadSession, table: Table, chunks, report: LoadReport,
-                    spool: RejectSpool, *, source: str, encoding: str, limits: Limits,
-                    raw_of=None) -> None:  # fmt: skip
-    """Load through the session's staging table and set-based SQL (see the module
-    docstring), within the limits; report.status says how it ended (completed, dry_run,
-    aborted). raw_of(position) gives the raw text of a JSON row, which is staged without it,
+def through_staging(session: LoadSession, table: Table, data, report: LoadReport,
+                    spool: RejectSpool, *, limits: Limits) -> None:  # fmt: skip
+    """Load an input (sources.CsvInput or JsonInput) through the session's staging table and
+    set-based SQL (see the module docstring), within the limits; report.status says how it
+    ended (completed, dry_run, aborted). A JSON row is staged without its raw text, made
     for the rejects the set-based steps make."""
     hires = table.name == "hired_employees"
+    source = data.source
     session.together("tune_session", "create_stage")
     parents = session.parents() if hires else None
-    check = RowCheck(table, parents, encoding)
-    order = _IdOrder()
-    with session.conn.cursor().copy(session.steps["copy_stage"]) as copy:
-        for chunk in chunks:
-            checked = check.chunk(chunk, source)
-            order.see(checked)
-            report.received += checked.received
-            copy.write(_staged_text(chunk, checked, source))
-            for position, index, values in checked.typed:
-                copy.write_row((position, chunk.raw(index) if raw_of is None else None, *values))
-            spool.extend(checked.rejects)
+    check = RowCheck(table, parents, getattr(data, "options", CsvOptions()).encoding)
+    order = IdOrder()
+    if source == "csv":
+        pieces = csv_pieces(data, check, staged_piece)
+    else:
+        pieces = (staged_piece(check, chunk) for chunk in data.chunks())
+    with closing(pieces), session.conn.cursor().copy(session.steps["copy_stage"]) as copy:
+        for piece in pieces:
+            order.see(piece)
+            report.received += piece.received
+            copy.write(piece.text)
+            for row in piece.typed:
+                copy.write_row(row)
+            spool.extend(piece.rejects)
             if limits.max_rejects is not None and spool.count > limits.max_rejects:
                 break  # reading stops: nothing of the load will be kept
     checked_out = session.store_rejects(spool)
@@ -182,10 +184,10 @@ def through_staging(session: LoadSession, table: Table, chunks, report: LoadRepo
             log.warning("load load_id=%s merge attempt %s: %s; retrying", report.load_id,
                         attempt, type(exc).__name__)  # fmt: skip
             time.sleep(0.05 * attempt)
-    if raw_of is not None and report.rejected > checked_out:
+    if source == "json" and report.rejected > checked_out:
         lines = [line for (line,) in session.run("rejects_without_raw", params)]
         if lines:
-            raws = [raw_of(line) for line in lines]
+            raws = [data.raw_of(line) for line in lines]
             session.run("fill_reject_raws", {**params, "lines": lines, "raws": raws})
 
 
@@ -259,44 +261,3 @@ class _Merge:
                                f"{accounted} out")  # fmt: skip
         if self.limits.dry_run and report.status != "aborted":
             report.status = "dry_run"
-
-
-class _IdOrder:
-    """Whether the ids of a load's staged rows rise strictly, row after row, as in a file
-    sorted by id (exports usually are): then no id repeats, and the hash of every staged id
-    that reject_duplicates.sql builds (about a second a million rows) is not needed. A chunk
-    with rows the schema decided (their ids are not in `rows`) counts as not rising."""
-
-    def __init__(self):
-        self.rising = True
-        self.last = 0
-
-    def see(self, checked: Checked) -> None:
-        if not self.rising or not checked.rows:
-            self.rising = self.rising and not checked.typed
-            return
-        ids = list(map(int, map(itemgetter(0), checked.rows)))  # id is every table's first
-        self.rising = (not checked.typed and ids[0] > self.last
-                       and all(map(lt, ids, islice(ids, 1, None))))  # fmt: skip
-        self.last = ids[-1]
-
-
-def _staged_text(chunk: Chunk, checked: Checked, source: str) -> str:
-    """The plain rows of a chunk as COPY text of the staging table: position, raw, values."""
-    count = checked.plain
-    if not count:
-        return ""
-    if source != "csv":
-        raws = repeat("\\N", count)  # made only for the rows a set-based step rejects
-    else:
-        if chunk.spans is None:
-            kept = chunk.lines if checked.kept is None else map(chunk.lines.__getitem__,
-                                                                 checked.kept)  # fmt: skip
-            lines = "\x00".join(map(str.rstrip, kept, repeat("\r\n")))
-        else:
-            kept = range(len(chunk.rows)) if checked.kept is None else checked.kept
-            lines = "\x00".join(map(chunk.raw, kept))
-        raws = (lines.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-                .replace("\r", "\\r").split("\x00"))  # fmt: skip
-    columns = [map(str, checked.positions), raws, *zip(*checked.rows)]  # noqa: B905
-    return "\n".join(map("\t".join, zip(*columns))) + "\n"  # noqa: B905 - all of one length
