@@ -16,7 +16,7 @@ import threading
 
 STATEMENT_ROWS = 100_000  # rows per COPY statement (each ends with its trigger's counting)
 REJECTS_BYTES = 1 << 20  # rejects' COPY text gathered before they are sent between statements
-QUEUED_CHUNKS = 8  # checked chunks waiting for the writer at most (memory stays bounded)
+QUEUED_CHUNKS = 4  # checked pieces waiting for the writer at most (memory stays bounded)
 
 
 class CopyWriter:

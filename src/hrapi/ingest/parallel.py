@@ -28,7 +28,7 @@ from hrapi.ingest.check import RowCheck
 from hrapi.ingest.pieces import Piece, joined
 from hrapi.ingest.sources import CsvInput, CsvReader
 
-BLOCK_BYTES = 1 << 20  # bytes a helper reads at a time (about 20,000 rows of hires)
+BLOCK_BYTES = 1 << 19  # bytes a helper reads at a time (about 11,000 rows of hires)
 HELPERS = 2  # processes that read blocks beside the load's own (this machine has two cores)
 QUEUED_BLOCKS = 2 * HELPERS  # blocks handed out and not taken back: memory stays bounded
 LONGEST_BLOCK = 1 << 26  # bytes without a line end outside quotes: read in order from there
