@@ -234,8 +234,14 @@ class JsonInput:
     def __init__(self, rows: list, table: Table):
         self.rows = rows
         self.table = table
+        self._chunk: Chunk | None = None  # made once: every reading yields it
 
     def chunks(self) -> Iterator[Chunk]:
+        if self._chunk is None:
+            self._chunk = self._as_chunk()
+        yield self._chunk
+
+    def _as_chunk(self) -> Chunk:
         """The rows as tuples of their values in column order (None for a row that is not an
         object with exactly the table's fields): one C call a row where all rows are plain."""
         columns = self.table.columns
@@ -243,15 +249,14 @@ class JsonInput:
         rows, width = self.rows, len(columns)
         if set(map(type, rows)) == {dict} and set(map(len, rows)) == {width}:
             try:
-                yield Chunk(list(map(getter, rows)), 0, objects=rows)
-                return
+                return Chunk(list(map(getter, rows)), 0, objects=rows)
             except KeyError:
                 pass
         values = [
             _values_of(row, getter) if type(row) is dict and len(row) == width else None
             for row in rows
         ]
-        yield Chunk(values, 0, objects=rows)
+        return Chunk(values, 0, objects=rows)
 
     def raw_of(self, index: int) -> str:
         return json_raw(self.rows[index])
