@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import multiprocessing
 import random
 
 import pytest
@@ -173,3 +174,18 @@ def test_a_load_through_staging_read_by_helpers_loads_as_one_read_in_order(
         assert helped_report[key] == in_order_report[key], key
     assert (helped_report["inserted"], helped_report["rejected"]) == (1498, 3)
     assert helpers_used
+
+
+def test_a_reading_stopped_early_leaves_no_helper_behind(monkeypatch, helpers_used):
+    """A load that fails while helpers read (the database gone, a repeated id) closes its
+    pieces: the helpers are stopped and waited for, whatever they were doing."""
+    monkeypatch.setattr(parallel, "BLOCK_BYTES", 4096)
+    body = b"".join(b"%d,Person,2021-03-04T05:06:07Z,1,9\n" % i for i in range(1, 20_000))
+    table = TABLES["hired_employees"]
+    pieces = parallel.csv_pieces(CsvInput(Unseekable(body), table, CsvOptions()),
+                                 RowCheck(table, PARENTS), direct_piece)  # fmt: skip
+    first = [next(pieces) for _ in range(150)]  # the first block's, then the helpers'
+    assert sum(p.received for p in first) > 4000
+    assert multiprocessing.active_children()
+    pieces.close()
+    assert not multiprocessing.active_children()

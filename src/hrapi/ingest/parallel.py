@@ -18,10 +18,12 @@ are not single bytes) are read in order from the start.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
+import queue
 import signal
-from collections import deque
+import threading
 from collections.abc import Callable, Iterator
 
 from hrapi.ingest.check import RowCheck
@@ -61,29 +63,136 @@ def csv_pieces(data: CsvInput, check: RowCheck, make: Callable) -> Iterator[Piec
 def _helped(data: CsvInput, check: RowCheck, make: Callable, blocks: _Blocks,
             order) -> Iterator[Piece]:  # fmt: skip
     """The pieces of the blocks after the first, read by helpers."""
-    context = multiprocessing.get_context("fork")  # the helpers share the check's state
-    pool = context.Pool(HELPERS, initializer=_start_helper, initargs=(check, make, data, order))
-    handed: deque = deque()  # (result, block, first line), in order
+    helpers = _Helpers(data, check, make, blocks, order)
     try:
-        while True:
-            while len(handed) < QUEUED_BLOCKS and (block := blocks.next()) is not None:
-                handed.append((pool.apply_async(_read_block, block), *block))
-            if not handed:
-                if blocks.stuck:  # no line end outside quotes for long: the rest in order
-                    yield from _in_order(data, check, make, _bytes_stream(b"", blocks.rest()),
-                                         first_line=blocks.line, order=order)  # fmt: skip
-                return
-            result, bytes_, first_line = handed.popleft()
-            piece = result.get(timeout=HELPER_TIMEOUT)
+        while (taken := helpers.take()) is not None:
+            piece, block, first_line = taken
             if piece is None:  # a csv error: from this block's start on, in order
-                rest = b"".join([bytes_, *(later for _, later, _ in handed)])
-                yield from _in_order(data, check, make, _bytes_stream(rest, blocks.rest()),
-                                     first_line=first_line, order=order)  # fmt: skip
+                rest = _bytes_stream(block + helpers.stop(reading_on=True), blocks.rest())
+                yield from _in_order(data, check, make, rest, first_line=first_line,
+                                     order=order)  # fmt: skip
                 return
             yield piece
+        if blocks.stuck:  # no line end outside quotes for long: the rest in order
+            yield from _in_order(data, check, make, _bytes_stream(b"", blocks.rest()),
+                                 first_line=blocks.line, order=order)  # fmt: skip
     finally:
-        pool.terminate()
-        pool.join()
+        helpers.stop()
+
+
+class _Helpers:
+    """HELPERS forked processes, each reading the blocks it is sent through a pipe and sending
+    their pieces back through another, in turn. A thread of this process reads the input's
+    blocks and sends them round the helpers, QUEUED_BLOCKS at most ahead of the pieces taken
+    back. Stopping kills the helpers (they hold nothing but blocks); a helper whose load's
+    process dies sees its pipe end and exits."""
+
+    def __init__(self, data: CsvInput, check: RowCheck, make: Callable, blocks: _Blocks, order):
+        context = multiprocessing.get_context("fork")  # the helpers share the check's state
+        self._blocks = blocks
+        self._handed: queue.Queue = queue.Queue()  # (helper, block, first line), then None
+        self._room = threading.Semaphore(QUEUED_BLOCKS)
+        self._stopped = False
+        self._error: BaseException | None = None
+        self._processes, self._tasks, self._results = [], [], []
+        for _ in range(HELPERS):
+            tasks_out, tasks_in = context.Pipe(duplex=False)
+            results_out, results_in = context.Pipe(duplex=False)
+            self._tasks.append(tasks_in)
+            self._results.append(results_out)
+            process = context.Process(
+                target=_help, daemon=True, name="hrapi-helper",
+                args=(tasks_out, results_in, [*self._tasks, *self._results],
+                      (check, make, data, order)),
+            )  # fmt: skip
+            process.start()
+            tasks_out.close()
+            results_in.close()
+            self._processes.append(process)
+        self._feeder = threading.Thread(target=self._feed, name="hrapi-blocks", daemon=True)
+        self._feeder.start()
+
+    def take(self) -> tuple[Piece | None, bytes, int] | None:
+        """The next block's piece (None: its reading met a csv error), the block and the
+        number of its first line; None when every block was taken."""
+        handed = self._handed.get()
+        if handed is None:
+            if self._error is not None:
+                raise self._error
+            return None
+        helper, block, first_line = handed
+        results = self._results[helper]
+        try:
+            if not results.poll(HELPER_TIMEOUT):
+                raise RuntimeError(f"a helper gave no piece in {HELPER_TIMEOUT} s")
+            piece = results.recv()
+        except EOFError:
+            raise RuntimeError("a helper ended before it gave its piece") from None
+        self._room.release()
+        return piece, block, first_line
+
+    def stop(self, *, reading_on: bool = False) -> bytes:
+        """Stop the helpers. reading_on: the input is to be read on here, so wait for the
+        thread to let go of it and answer the blocks sent and not taken back, joined (else
+        the thread, perhaps waiting for a client's bytes, is left to end on its own)."""
+        if self._stopped:
+            return b""
+        self._stopped = True
+        self._room.release()  # a thread waiting for room sees the stop
+        for process in self._processes:
+            process.kill()
+        for process in self._processes:
+            process.join()
+        if not reading_on:  # the thread's sends fail now (no reader): it ends, with its pipes
+            for pipe in self._results:
+                pipe.close()
+            return b""
+        self._feeder.join()
+        for pipe in [*self._tasks, *self._results]:
+            pipe.close()
+        sent = []
+        with contextlib.suppress(queue.Empty):
+            while (handed := self._handed.get_nowait()) is not None:
+                sent.append(handed[1])
+        return b"".join(sent)
+
+    def _feed(self) -> None:
+        turn = 0
+        try:
+            while self._room.acquire() and not self._stopped:
+                block = self._blocks.next()
+                if block is None:
+                    break
+                helper, turn = turn % HELPERS, turn + 1
+                self._handed.put((helper, *block))
+                self._tasks[helper].send(block)
+        except OSError as exc:  # a pipe broken by stop(), or the input's stream failing
+            if not self._stopped:
+                self._error = exc
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            self._handed.put(None)
+
+
+def _help(tasks, results, parents_pipes: list, reading: tuple) -> None:
+    """A helper: the pieces of the blocks it is sent, until its pipe ends. reading: the
+    check, the piece maker, the input and where its columns are."""
+    check, make, data, order = reading
+    for name in _SIGNALS:
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    for pipe in parents_pipes:  # so that the pipe ends when the load's process does
+        pipe.close()
+    while True:
+        try:
+            block, first_line = tasks.recv()
+        except EOFError:
+            return
+        reader = CsvReader(_bytes_stream(block), data.table, data.options,
+                           first_line=first_line, order=order, continued=True)  # fmt: skip
+        pieces = _read(reader, check, make)
+        results.send(None if pieces is None else joined(pieces))
 
 
 def _in_order(data: CsvInput, check: RowCheck, make: Callable, stream, *, first_line: int,
@@ -93,24 +202,6 @@ def _in_order(data: CsvInput, check: RowCheck, make: Callable, stream, *, first_
                        continued=first_line > 1)  # fmt: skip
     for chunk in reader.chunks():
         yield make(check, chunk)
-
-
-_helper: dict = {}  # in a helper: what it reads blocks with
-
-
-def _start_helper(check: RowCheck, make: Callable, data: CsvInput, order) -> None:
-    for name in _SIGNALS:
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_DFL)
-    _helper.update(check=check, make=make, table=data.table, options=data.options, order=order)
-
-
-def _read_block(block: bytes, first_line: int) -> Piece | None:
-    """A helper's piece of one block, or None if its reading met a csv error."""
-    reader = CsvReader(_bytes_stream(block), _helper["table"], _helper["options"],
-                       first_line=first_line, order=_helper["order"], continued=True)  # fmt: skip
-    pieces = _read(reader, _helper["check"], _helper["make"])
-    return None if pieces is None else joined(pieces)
 
 
 def _read(reader: CsvReader, check: RowCheck, make: Callable) -> list[Piece] | None:
