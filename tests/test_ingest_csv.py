@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 
 import pytest
 
@@ -441,3 +442,22 @@ def test_a_repeated_id_among_rows_the_schema_decided_is_found(client, sql):
     assert (report["inserted"], report["rejected"]) == (3, 1)
     assert reasons_by_line(report) == {4: ["id: 5 already appears at line 1 of this load"]}
     assert sql("SELECT name FROM hired_employees WHERE id = 5") == [("Leap",)]
+
+
+def test_a_file_whose_first_id_is_stored_goes_through_staging_at_once(client, sql, caplog):
+    """Loaded again, a file of hires is not tried straight into the table (its first COPY
+    would give way at once): the first row's id is looked up, and staging decides it all."""
+    load_parents(client)
+    text = "".join(f"{i},Person {i},{HIRE},1,1\n" for i in range(1, 2001))
+    upload_csv(client, "hired_employees", text)
+    changed = text.replace("2000,Person 2000", "2000,Renamed") + f"2001,New,{HIRE},1,1\n"
+    pipeline_log = logging.getLogger("hrapi.ingest.pipeline")  # "hrapi" does not propagate
+    pipeline_log.addHandler(caplog.handler)
+    try:
+        with caplog.at_level("INFO", logger="hrapi.ingest.pipeline"):
+            report = upload_csv(client, "hired_employees", changed).get_json()
+    finally:
+        pipeline_log.removeHandler(caplog.handler)
+    assert (report["unchanged"], report["inserted"], report["rejected"]) == (1999, 1, 1)
+    assert "StoredId; loading through staging" in caplog.text
+    assert sql("SELECT count(*) FROM hired_employees") == [(2001,)]

@@ -50,7 +50,7 @@ INGEST_STEPS = (
     "check_keys_per_row", "reject_duplicates", "reject_missing_references", "insert_new",
     "drop_unchanged", "reject_conflicts", "update_conflicts", "parent_ids",
     "copy_target", "copy_batch", "fold_hire_counts_lock", "fold_hire_counts",
-    "stage_overlaps_target", "count_stage", "count_conflicts",
+    "stage_overlaps_target", "count_stage", "count_conflicts", "id_stored",
 )  # fmt: skip
 LOAD_QUERIES = (
     "create_load", "complete_load", "fail_load", "fail_orphaned_loads", "list_rejects",
@@ -146,7 +146,8 @@ class Ingestor:
                                                              report, spool)  # fmt: skip
                 if done:
                     return
-            except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected) as exc:
+            except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected,
+                    strategies.StoredId) as exc:  # fmt: skip
                 log.info("load load_id=%s: %s; loading through staging", report.load_id,
                          type(exc).__name__)  # fmt: skip
             report.restart()

@@ -23,6 +23,7 @@ import logging
 import time
 from contextlib import closing
 from dataclasses import dataclass
+from itertools import chain
 
 import psycopg
 
@@ -49,11 +50,16 @@ LARGE_LOAD_ROWS = 10_000  # staged rows from which a load analyzes them first, a
 # once only when its ids lie beyond the stored ones (smaller loads always try, see _hopes_new)
 
 
+class StoredId(Exception):
+    """A CSV's first row has an id the table holds: the load goes through staging at once."""
+
+
 def into_table(session: LoadSession, table: Table, data: CsvInput, report: LoadReport) -> bool:
     """Load a CSV straight into its table, hoping every id is new (the first load of an
     empty table; a later file of new ids): True if done, False (nothing read) if the parents
-    are too many. Raises UniqueViolation at the first id that repeats or is stored already
-    (within the first COPY statement for a file loaded again).
+    are too many. Raises StoredId when the first row's id is stored (a file loaded again),
+    UniqueViolation at the first id that repeats or is stored already (within the first COPY
+    statement).
 
     The input is read and checked in pieces, by helper processes for a large one (parallel);
     the checked rows go to COPY from a writer thread (copy_writer), so that PostgreSQL
@@ -66,16 +72,22 @@ def into_table(session: LoadSession, table: Table, data: CsvInput, report: LoadR
     check = RowCheck(table, parents, data.options.encoding)
     session.run("skip_key_checks")
     session.run("lock_load", {"load_id": report.load_id})  # see copy_rejects.sql
-    writer = CopyWriter(session.conn, session.steps["copy_target"], session.steps["copy_rejects"])
     prefix = f"{report.load_id}\t"
-    try:
-        with closing(csv_pieces(data, check, direct_piece)) as pieces:  # helpers stop with it
-            for piece in pieces:
+    with closing(csv_pieces(data, check, direct_piece)) as pieces:  # helpers stop with it
+        first = next(pieces, None)
+        if first is not None and first.text:  # the first row's id, as COPY text
+            first_id = int(first.text.partition("\t")[0])
+            if session.run("id_stored", {"id": first_id}).fetchone()[0]:
+                raise StoredId(f"id {first_id} is stored already")
+        writer = CopyWriter(session.conn, session.steps["copy_target"],
+                            session.steps["copy_rejects"])  # fmt: skip
+        try:
+            for piece in chain((first,) if first else (), pieces):
                 report.received += piece.received
                 report.rejected += len(piece.rejects)
                 writer.put(piece.text, piece.typed, piece.rows, copy_rows(prefix, piece.rejects))
-    finally:
-        writer.close()
+        finally:
+            writer.close()
     session.run("check_keys_per_row")
     report.inserted = report.received - report.rejected
     return True
