@@ -60,16 +60,18 @@ def staged_piece(check: RowCheck, chunk: Chunk) -> Piece:
 def joined(pieces: list[Piece]) -> Piece:
     """Consecutive pieces as one."""
     whole = Piece(0, [], "".join(p.text for p in pieces), [], 0)
-    last = 0
+    order = IdOrder()
     for piece in pieces:
         whole.received += piece.received
         whole.rejects += piece.rejects
         whole.typed += piece.typed
         whole.rows += piece.rows
-        whole.rising = whole.rising and piece.rising and (not piece.ids or piece.ids[0] > last)
-        if piece.ids:
-            whole.ids = (whole.ids or piece.ids)[:1] + piece.ids[1:]
-            last = piece.ids[1]
+        order.see(piece)
+        if piece.ids and not whole.ids:
+            whole.ids = piece.ids
+    whole.rising = order.rising
+    if whole.ids:
+        whole.ids = (whole.ids[0], order.last)
     return whole
 
 
