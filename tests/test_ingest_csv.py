@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import threading
+import time
 
 import pytest
 
@@ -339,6 +341,12 @@ def test_hire_loads_check_references_set_based_and_keep_the_keys(client, sql, fi
         ("hired_employees_department_id_fkey", True),
         ("hired_employees_job_id_fkey", True),
     ]
+    # the primary key too (a first load builds it again after its rows: drop_primary_key.sql)
+    assert sql("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "
+               "'hired_employees'::regclass AND contype = 'p'") == [
+        ("hired_employees_pkey", "PRIMARY KEY (id)")]  # fmt: skip
+    with pytest.raises(Exception, match="duplicate key"):
+        sql(f"INSERT INTO hired_employees VALUES (1, 'x', '{HIRE}', 1, 1)")
     assert sql("SHOW session_replication_role") == [("origin",)]
     orphans = sql(
         "SELECT count(*) FROM hired_employees h WHERE NOT EXISTS"
@@ -461,3 +469,38 @@ def test_a_file_whose_first_id_is_stored_goes_through_staging_at_once(client, sq
     assert (report["unchanged"], report["inserted"], report["rejected"]) == (1999, 1, 1)
     assert "StoredId; loading through staging" in caplog.text
     assert sql("SELECT count(*) FROM hired_employees") == [(2001,)]
+
+
+def test_a_first_load_holds_its_table_and_readers_answer_503_meanwhile(client, sql):
+    """The first load of an empty table builds its primary key after its rows are in, holding
+    the table until it commits: a read of its rows waits 3 s at most, then answers 503 (a
+    worker is not tied up for the load's length); other tables are read as usual."""
+    from tests.test_operations import SlowBody
+
+    load_parents(client)
+    body = SlowBody(40_000, 8)
+    answer = {}
+    uploading = threading.Thread(target=lambda: answer.update(response=client.post(
+        "/api/v1/tables/hired_employees/upload", input_stream=body,
+        content_type="text/csv", content_length=body.length)))  # fmt: skip
+    uploading.start()
+    held = "SELECT count(*) FROM pg_locks WHERE relation = 'hired_employees'::regclass AND " \
+        "mode = 'AccessExclusiveLock' AND granted"  # fmt: skip
+    deadline = time.monotonic() + 5
+    while sql(held) != [(1,)] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sql(held) == [(1,)]
+    started = time.monotonic()
+    response = client.get("/api/v1/tables/hired_employees/rows")
+    waited = time.monotonic() - started
+    assert uploading.is_alive()  # still loading: the 503 is the load's doing
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert "hired_employees is being loaded" in response.get_json()["message"]
+    assert 2.5 < waited < 6
+    assert client.get("/api/v1/tables/jobs/rows").status_code == 200
+    uploading.join()
+    assert answer["response"].get_json()["inserted"] == 40_000
+    rows = client.get("/api/v1/tables/hired_employees/rows?limit=2").get_json()["rows"]
+    assert [row["id"] for row in rows] == [1, 2]
+    assert sql("SELECT count(*) FROM pg_constraint WHERE conrelid = 'hired_employees'::regclass "
+               "AND contype = 'p'") == [(1,)]  # fmt: skip

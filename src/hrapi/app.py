@@ -77,7 +77,9 @@ def _add_services(app: Flask, database: Database, settings: Settings) -> None:
     insights.check_queries()
     app.extensions["hrapi.insights"] = insights
     app.extensions["hrapi.table_sql"] = compose_per_table(
-        load_group(settings.sql_dir, "tables", required=("read_rows", "count_rows"))
+        load_group(
+            settings.sql_dir, "tables", required=("read_rows", "count_rows", "wait_for_loads")
+        )
     )
     app.extensions["hrapi.backups"] = Backups(
         database, settings.sql_dir, settings.backup_dir, settings.backup_keep

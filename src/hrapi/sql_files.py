@@ -54,8 +54,9 @@ def compose_for_table(template: str, table: Table, **extra: sql.Composable) -> s
     `{target}` the table (`{table_name}` its name as a literal), `{stage}` a staging table
     (STAGE unless `extra` names one), `{columns}` all columns, and
     `{target_columns}`/`{stage_columns}` the same qualified with `t.`/`s.`; the `value_`
-    variants leave out `id`. `extra` fills any other placeholder (from the catalog, never
-    from request text).
+    variants leave out `id`; `{primary_key}` the table's primary-key constraint (named as
+    PostgreSQL named it, and as add_primary_key.sql names it again). `extra` fills any other
+    placeholder (from the catalog, never from request text).
     """
 
     def cols(prefix: str | None, names) -> sql.Composed:
@@ -68,6 +69,7 @@ def compose_for_table(template: str, table: Table, **extra: sql.Composable) -> s
     composed = sql.SQL(template).format(
         target=sql.Identifier(table.name),
         table_name=sql.Literal(table.name),
+        primary_key=sql.Identifier(f"{table.name}_pkey"),
         columns=cols(None, table.columns),
         target_columns=cols("t", table.columns),
         stage_columns=cols("s", table.columns),

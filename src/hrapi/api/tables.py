@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import psycopg
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import abort
@@ -257,12 +258,18 @@ class TableRows(MethodView):
     def get(self, args, table):
         """Read a table back in id order, a page at a time (`after`, `limit` up to 1000)."""
         target = table_or_404(table)
-        query = current_app.extensions["hrapi.table_sql"][target.name]["read_rows"]
+        queries = current_app.extensions["hrapi.table_sql"][target.name]
         database = current_app.extensions["hrapi.db"]
-        with database.connection() as conn:
-            records = conn.execute(
-                query, {"after": args["after"], "limit": args["limit"]}
-            ).fetchall()
+        with database.connection() as conn, conn.transaction():
+            conn.execute(queries["wait_for_loads"])
+            try:
+                records = conn.execute(
+                    queries["read_rows"], {"after": args["after"], "limit": args["limit"]}
+                ).fetchall()
+            except psycopg.errors.LockNotAvailable:
+                abort(503, message=f"{target.name} is being loaded (a first load holds the "
+                      "table until it ends); try again shortly.",
+                      headers={"Retry-After": "5"})  # fmt: skip
         if wants_csv():
             return csv_response(target.header, records, f"{target.name}.csv")
         schema = ROW_SCHEMAS[target.name]()

@@ -2,7 +2,8 @@
 
 - `into_table`: a CSV of hires whose ids are all new (the migration's first load, and its
   later files), the table locked against other writers; rows stream from the check into
-  COPY, sent by a writer thread while the next rows are read.
+  COPY, sent by a writer thread while the next rows are read. Into an empty table, the
+  primary key is dropped and built again once the rows are in (sql/ingest/drop_primary_key.sql).
 - `batch_directly`: a JSON batch of hires, one COPY straight into the table (row by row, see
   sql/ingest/copy_batch.sql), counted by the trigger; batches go side by side, the primary
   key arbitrating their ids.
@@ -58,8 +59,9 @@ def into_table(session: LoadSession, table: Table, data: CsvInput, report: LoadR
     """Load a CSV straight into its table, hoping every id is new (the first load of an
     empty table; a later file of new ids): True if done, False (nothing read) if the parents
     are too many. Raises StoredId when the first row's id is stored (a file loaded again),
-    UniqueViolation at the first id that repeats or is stored already (within the first COPY
-    statement).
+    UniqueViolation at the first id that repeats or is stored already (within the COPY
+    statement that holds it; into an empty table, whose primary key is built after its rows
+    are in, when the key is built).
 
     The input is read and checked in pieces, by helper processes for a large one (parallel);
     the checked rows go to COPY from a writer thread (copy_writer), so that PostgreSQL
@@ -72,10 +74,13 @@ def into_table(session: LoadSession, table: Table, data: CsvInput, report: LoadR
     check = RowCheck(table, parents, data.options.encoding)
     session.run("skip_key_checks")
     session.run("lock_load", {"load_id": report.load_id})  # see copy_rejects.sql
+    first_load = session.run("target_empty").fetchone()[0]
+    if first_load:  # its key is built once its rows are in (drop_primary_key.sql)
+        session.run("drop_primary_key")
     prefix = f"{report.load_id}\t"
     with closing(csv_pieces(data, check, direct_piece)) as pieces:  # helpers stop with it
         first = next(pieces, None)
-        if first is not None and first.text:  # the first row's id, as COPY text
+        if not first_load and first is not None and first.text:  # the first row's id
             first_id = int(first.text.partition("\t")[0])
             if session.run("id_stored", {"id": first_id}).fetchone()[0]:
                 raise StoredId(f"id {first_id} is stored already")
@@ -88,6 +93,8 @@ def into_table(session: LoadSession, table: Table, data: CsvInput, report: LoadR
                 writer.put(piece.text, piece.typed, piece.rows, copy_rows(prefix, piece.rejects))
         finally:
             writer.close()
+    if first_load:
+        session.run("add_primary_key")  # a repeated id: UniqueViolation
     session.run("check_keys_per_row")
     report.inserted = report.received - report.rejected
     return True
