@@ -504,3 +504,21 @@ def test_a_first_load_holds_its_table_and_readers_answer_503_meanwhile(client, s
     assert [row["id"] for row in rows] == [1, 2]
     assert sql("SELECT count(*) FROM pg_constraint WHERE conrelid = 'hired_employees'::regclass "
                "AND contype = 'p'") == [(1,)]  # fmt: skip
+
+
+def test_a_large_file_loaded_again_with_changes_is_compared_in_id_order(client, sql):
+    """20,000 rising ids (a large load: analyzed, bounds known, compared by a merge join)
+    against stored ones: unchanged, conflicts, updates and new ids as a hash join gives."""
+    load_parents(client)
+    rows = [f"{i},Person {i},{HIRE},1,1\n" for i in range(1, 20_001)]
+    upload_csv(client, "hired_employees", "".join(rows[::2]))  # the odd ids
+    changed = [row.replace(",1,1", ",2,1") if i % 1000 == 0 else row
+               for i, row in enumerate(rows)]  # fmt: skip
+    report = upload_csv(client, "hired_employees", "".join(changed)).get_json()
+    assert (report["unchanged"], report["inserted"], report["rejected"]) == (9980, 10_000, 20)
+    assert reasons_by_line(report)[1][0].startswith("id: 1 already exists with other values")
+    report = upload_csv(client, "hired_employees", "".join(changed),
+                        on_conflict="update").get_json()  # fmt: skip
+    assert (report["unchanged"], report["updated"], report["inserted"]) == (19_980, 20, 0)
+    assert sql("SELECT count(*), count(*) FILTER (WHERE department_id = 2) "
+               "FROM hired_employees") == [(20_000, 20)]  # fmt: skip

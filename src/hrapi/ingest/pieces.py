@@ -83,12 +83,18 @@ class IdOrder:
 
     def __init__(self):
         self.rising = True
+        self.first = None  # the first id seen
         self.last = 0
 
     def see(self, piece: Piece) -> None:
         self.rising = self.rising and piece.rising and (not piece.ids or piece.ids[0] > self.last)
         if piece.ids:
+            self.first = piece.ids[0] if self.first is None else self.first
             self.last = piece.ids[1]
+
+    def bounds(self) -> tuple[int | None, int | None]:
+        """The lowest and highest id when they rise (None, None when they do not)."""
+        return (self.first, self.last) if self.rising and self.first is not None else (None, None)
 
 
 def _staged_text(chunk: Chunk, checked: Checked, source: str) -> str:

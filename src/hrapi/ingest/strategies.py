@@ -190,7 +190,9 @@ def through_staging(session: LoadSession, table: Table, data, report: LoadReport
     analyzed = staged >= LARGE_LOAD_ROWS
     if analyzed:
         session.run("analyze_stage")
-    params = {"load_id": report.load_id, "position": "line" if source == "csv" else "index"}
+    first_id, last_id = order.bounds()
+    params = {"load_id": report.load_id, "position": "line" if source == "csv" else "index",
+              "first_id": first_id, "last_id": last_id}  # fmt: skip
     merge = _Merge(session, params, hires and parents is None, limits, order.rising)
     for attempt in range(1, MERGE_ATTEMPTS + 1):
         try:
@@ -258,6 +260,8 @@ class _Merge:
         if staged:
             if not analyzed:
                 self.step("analyze_stage")
+            if self.ids_rise:
+                self.session.run("compare_in_id_order")
             report.unchanged = self.step("drop_unchanged")
             update = self.limits.on_conflict == "update"
             if not update:
