@@ -54,7 +54,8 @@ def compose_for_table(template: str, table: Table, **extra: sql.Composable) -> s
     `{target}` the table (`{table_name}` its name as a literal), `{stage}` a staging table
     (STAGE unless `extra` names one), `{columns}` all columns, and
     `{target_columns}`/`{stage_columns}` the same qualified with `t.`/`s.`; the `value_`
-    variants leave out `id`; `{primary_key}` the table's primary-key constraint (named as
+    variants (`{value_columns}`, `{target_value_columns}`, `{stage_value_columns}`) leave out
+    `id`; `{primary_key}` the table's primary-key constraint (named as
     PostgreSQL named it, and as add_primary_key.sql names it again). `extra` fills any other
     placeholder (from the catalog, never from request text).
     """
@@ -75,6 +76,7 @@ def compose_for_table(template: str, table: Table, **extra: sql.Composable) -> s
         stage_columns=cols("s", table.columns),
         value_columns=cols(None, values),
         stage_value_columns=cols("s", values),
+        target_value_columns=cols("t", values),
         **extra,
     )
     return sql.SQL(composed.as_string(None))  # None: no connection needed (psycopg >= 3.1)

@@ -51,7 +51,7 @@ INGEST_STEPS = (
     "drop_unchanged", "reject_conflicts", "update_conflicts", "parent_ids",
     "copy_target", "copy_batch", "fold_hire_counts_lock", "fold_hire_counts",
     "stage_overlaps_target", "count_stage", "count_conflicts", "id_stored", "target_empty",
-    "drop_primary_key", "add_primary_key", "compare_in_id_order",
+    "drop_primary_key", "add_primary_key",
 )  # fmt: skip
 LOAD_QUERIES = (
     "create_load", "complete_load", "fail_load", "fail_orphaned_loads", "list_rejects",

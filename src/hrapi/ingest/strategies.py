@@ -260,8 +260,6 @@ class _Merge:
         if staged:
             if not analyzed:
                 self.step("analyze_stage")
-            if self.ids_rise:
-                self.session.run("compare_in_id_order")
             report.unchanged = self.step("drop_unchanged")
             update = self.limits.on_conflict == "update"
             if not update:
