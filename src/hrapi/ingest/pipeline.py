@@ -51,7 +51,7 @@ INGEST_STEPS = (
     "drop_unchanged", "reject_conflicts", "update_conflicts", "parent_ids",
     "copy_target", "copy_batch", "fold_hire_counts_lock", "fold_hire_counts",
     "stage_overlaps_target", "count_stage", "count_conflicts", "id_stored", "target_empty",
-    "drop_primary_key", "add_primary_key",
+    "drop_primary_key", "add_primary_key", "vacuum_hire_counts",
 )  # fmt: skip
 LOAD_QUERIES = (
     "create_load", "complete_load", "fail_load", "fail_orphaned_loads", "list_rejects",
@@ -175,7 +175,8 @@ class Ingestor:
     def _fold_hire_counts_now_and_then(self, conn, written: int) -> None:
         """Fold the hire counts the triggers logged once this process has written enough
         hires since it last did (see sql/schema/004_hire_count_changes.sql), after the load
-        committed: the log stays short for the insights, and folds are many loads apart."""
+        committed, and vacuum what the fold deleted: the log stays short for the insights,
+        and folds are many loads apart."""
         self._written_since_fold += written
         if self._written_since_fold < FOLD_AFTER_ROWS:
             return
@@ -183,8 +184,15 @@ class Ingestor:
         steps = self.steps["hired_employees"]
         try:
             with conn.transaction():
-                if conn.execute(steps["fold_hire_counts_lock"]).fetchone()[0]:
-                    conn.execute(steps["fold_hire_counts"])
+                conn.execute(steps["tune_session"])  # no JIT: compiling cost more than folding
+                if not conn.execute(steps["fold_hire_counts_lock"]).fetchone()[0]:
+                    return  # another process is folding
+                conn.execute(steps["fold_hire_counts"])
+            conn.autocommit = True  # VACUUM runs outside a transaction
+            try:
+                conn.execute(steps["vacuum_hire_counts"])
+            finally:
+                conn.autocommit = False
         except psycopg.Error as exc:  # the load stands; the next fold takes these changes too
             log.warning("could not fold the hire counts now: %s", type(exc).__name__)
 
