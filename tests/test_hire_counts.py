@@ -116,3 +116,21 @@ def test_quarters_at_their_edges_whatever_the_session_time_zone(client, sql, zon
     sql("DELETE FROM hired_employees WHERE id % 3 = 0")
     assert_hire_counts_exact(sql)
     assert sql("SELECT count(*) FROM hire_counts WHERE hires <> 0") != [(0,)]
+
+
+def test_the_fold_waits_until_the_response_is_sent(client, sql, monkeypatch):
+    """A fold due after a load runs once the response has gone (the client does not wait for
+    it): not folded while the response is open, folded when the server closes it."""
+    from tests.helpers import load_parents
+
+    monkeypatch.setattr(pipeline, "FOLD_AFTER_ROWS", 1)
+    load_parents(client)
+    rows = [{"id": 7, "name": "Ann", "datetime": "2021-01-01T00:00:00Z", "department_id": 1,
+             "job_id": 1}]  # fmt: skip
+    response = client.post("/api/v1/tables/hired_employees/batch", json={"rows": rows},
+                           buffered=False)  # fmt: skip
+    assert response.status_code == 201
+    assert sql("SELECT count(*) FROM hire_count_changes") == [(1,)]  # logged, not folded
+    response.close()
+    assert sql("SELECT count(*) FROM hire_count_changes") == [(0,)]
+    assert sql("SELECT sum(hires) FROM hire_counts") == [(1,)]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import psycopg
-from flask import current_app, request
+from flask import after_this_request, current_app, request
 from flask.views import MethodView
 from flask_smorest import abort
 from werkzeug.exceptions import ClientDisconnected
@@ -86,6 +87,7 @@ def _run_load(table: Table, data, args: dict, filename: str | None = None) -> di
             filename=filename,
             limits=LOAD_ARGS.limits(args),
             request_id=request_log.request_id(),
+            after_response=_after_response,
         )
     except EmptyInput:
         abort(422, message=f"No rows to load into {table.name}: the input is empty.")
@@ -98,6 +100,15 @@ def _run_load(table: Table, data, args: dict, filename: str | None = None) -> di
         data.close()
     request_log.note_load_id(report.load_id)
     return report.as_dict()
+
+
+def _after_response(work: Callable[[], None]) -> None:
+    """Run work (a load's housekeeping) once this request's response has been sent."""
+
+    @after_this_request
+    def run_after(response):
+        response.call_on_close(work)
+        return response
 
 
 @blp.errorhandler(Aborted)

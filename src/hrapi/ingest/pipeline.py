@@ -11,7 +11,9 @@ is one transaction:
    for a batch of hires, or through staging and set-based SQL; a direct strategy that meets
    a repeated or stored id is rolled back and the load starts over through staging, reading
    its input again;
-3. the load's record is completed with its counts, in the same transaction as its data.
+3. the load's record is completed with its counts, in the same transaction as its data;
+4. now and then, once it has committed, the hire counts its triggers logged are folded into
+   the summary (after the API's response is sent).
 
 If anything fails, the transaction rolls back: none of the load's rows, rejects or counts are
 stored, and the load is marked failed.
@@ -22,6 +24,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 
 import psycopg
@@ -84,9 +87,13 @@ class Ingestor:
         self._written_since_fold = 0  # hires written by this process since it last folded
 
     def load(self, table: Table, data, *, filename: str | None = None,
-             limits: Limits = NO_LIMITS, request_id: str | None = None) -> LoadReport:  # fmt: skip
+             limits: Limits = NO_LIMITS, request_id: str | None = None,
+             after_response: Callable[[Callable[[], None]], None] | None = None,
+             ) -> LoadReport:  # fmt: skip
         """Load an input (sources.CsvInput or JsonInput) into table in one transaction.
 
+        after_response: where the load may hand housekeeping that need not delay its caller
+        (the API runs it once the response is sent); without it, it runs before this returns.
         Raises EmptyInput (before anything is recorded) when there are no rows,
         sources.SourceError when the input cannot be read as asked, LoadAborted when a reject
         limit was passed, and DatabaseUnavailable when the database goes away (nothing of the
@@ -124,8 +131,8 @@ class Ingestor:
                 report.duration_ms = _ms_since(started)
                 self._mark_failed(conn, report, exc, load_fields)
                 raise
-            if table.name == "hired_employees":
-                self._fold_hire_counts_now_and_then(conn, report.inserted + report.updated)
+        if table.name == "hired_employees" and self._fold_due(report.inserted + report.updated):
+            (after_response or _now)(self.fold_hire_counts)
         log_report(report)
         metrics.count_load(report)
         if report.status == "aborted":
@@ -172,28 +179,33 @@ class Ingestor:
             )
         ]
 
-    def _fold_hire_counts_now_and_then(self, conn, written: int) -> None:
-        """Fold the hire counts the triggers logged once this process has written enough
-        hires since it last did (see sql/schema/004_hire_count_changes.sql), after the load
-        committed, and vacuum what the fold deleted: the log stays short for the insights,
-        and folds are many loads apart."""
+    def _fold_due(self, written: int) -> bool:
+        """Whether this process has written enough hires since it last folded the hire counts
+        the triggers logged (see sql/schema/004_hire_count_changes.sql): the log stays short
+        for the insights, and folds are many loads apart."""
         self._written_since_fold += written
         if self._written_since_fold < FOLD_AFTER_ROWS:
-            return
+            return False
         self._written_since_fold = 0
+        return True
+
+    def fold_hire_counts(self) -> None:
+        """Fold the logged hire counts into the summary, then vacuum what the fold deleted.
+        Housekeeping: a failure is logged, and the next fold takes these changes too."""
         steps = self.steps["hired_employees"]
         try:
-            with conn.transaction():
-                conn.execute(steps["tune_session"])  # no JIT: compiling cost more than folding
-                if not conn.execute(steps["fold_hire_counts_lock"]).fetchone()[0]:
-                    return  # another process is folding
-                conn.execute(steps["fold_hire_counts"])
-            conn.autocommit = True  # VACUUM runs outside a transaction
-            try:
-                conn.execute(steps["vacuum_hire_counts"])
-            finally:
-                conn.autocommit = False
-        except psycopg.Error as exc:  # the load stands; the next fold takes these changes too
+            with self.database.connection() as conn:
+                with conn.transaction():
+                    conn.execute(steps["tune_session"])  # no JIT: compiling cost more than folding
+                    if not conn.execute(steps["fold_hire_counts_lock"]).fetchone()[0]:
+                        return  # another process is folding
+                    conn.execute(steps["fold_hire_counts"])
+                conn.autocommit = True  # VACUUM runs outside a transaction
+                try:
+                    conn.execute(steps["vacuum_hire_counts"])
+                finally:
+                    conn.autocommit = False
+        except (psycopg.Error, DatabaseUnavailable) as exc:
             log.warning("could not fold the hire counts now: %s", type(exc).__name__)
 
     def _may_skip_key_checks(self, conn) -> bool:
@@ -275,6 +287,10 @@ def _collector_paused():
     finally:
         if paused:
             gc.enable()
+
+
+def _now(work: Callable[[], None]) -> None:
+    work()
 
 
 def _ms_since(started: float) -> int:
