@@ -246,7 +246,9 @@ class _Blocks:
         else:
             return None
         first = self.line
-        self.line += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
+        self.line += block.count(b"\n")
+        if b"\r" in block:  # lone CRs end lines too (a scan for one is cheaper than a count)
+            self.line += block.count(b"\r") - block.count(b"\r\n")
         return block, first
 
     def rest(self):
@@ -268,7 +270,7 @@ class _Blocks:
 def _cut(buffer: bytes) -> int:
     """Where the last line of buffer that ends outside quotes ends (an even number of `"`
     before it), or -1."""
-    end, quotes = len(buffer), buffer.count(b'"')
+    end, quotes = len(buffer), buffer.count(b'"') if b'"' in buffer else 0
     for _ in range(64):  # a quoted field over many lines: read on
         at = buffer.rfind(b"\n", 0, end)
         lone = buffer.rfind(b"\r", 0, end)  # a line that ends in a lone CR
