@@ -255,3 +255,42 @@ def test_the_database_encodes_records_exactly_as_avro_readers_read_them(client, 
             records = [tuple(r.values()) for r in fastavro.reader(handle)]
         assert records == sql(query), table
         assert info["rows"] == len(records)
+
+
+def test_a_backup_while_a_load_holds_its_table_is_503_and_writes_nothing(loaded, settings,
+                                                                         database_url):  # fmt: skip
+    """A first load holds its table until it commits (sql/ingest/drop_primary_key.sql): a
+    backup of it, alone or in a set, waits 3 s at most, then answers 503 and leaves no file."""
+    import threading
+    import time
+
+    import psycopg
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold():  # as the load does; let go after 15 s at most (a backup that waits: 201, late)
+        with psycopg.connect(database_url) as holder:
+            holder.execute("LOCK TABLE hired_employees IN ACCESS EXCLUSIVE MODE")
+            held.set()
+            release.wait(15)
+
+    holding = threading.Thread(target=hold)
+    holding.start()
+    held.wait(10)
+    try:
+        started = time.monotonic()
+        response = loaded.post("/api/v1/tables/hired_employees/backups")
+        waited = time.monotonic() - started
+        assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+        assert "hired_employees is being loaded" in response.get_json()["message"]
+        assert 2.5 < waited < 6
+        response = loaded.post("/api/v1/backups")
+        assert response.status_code == 503, response.get_json()
+        assert backup(loaded, "jobs")["rows"] > 0  # the other tables are not held
+    finally:
+        release.set()
+        holding.join()
+    folder = settings.backup_dir / "hired_employees"
+    assert not folder.exists() or not list(folder.iterdir())  # not even a partial file
+    assert loaded.get("/api/v1/backups").get_json() == {"sets": []}
+    assert backup(loaded, "hired_employees")["rows"] == 389  # once the load let go

@@ -102,7 +102,10 @@ def _backups() -> Backups:
 
 @blp.errorhandler(BackupError)
 def backup_error(exc: BackupError):
-    return error_response(exc.status, str(exc), {"rows": exc.errors} if exc.errors else None)
+    response = error_response(exc.status, str(exc), {"rows": exc.errors} if exc.errors else None)
+    if exc.status == 503:
+        response.headers["Retry-After"] = "5"
+    return response
 
 
 def _has_body() -> bool:

@@ -8,9 +8,10 @@ the AVRO format avro_rows', the database side of a restore restore's.
 from __future__ import annotations
 
 import logging
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+import psycopg
 from psycopg import sql
 
 from hrapi.backups import avro_rows
@@ -74,6 +75,8 @@ class Backups:
             for name in SHARED_STEPS
         }
         self._may_skip: bool | None = None  # asked of the database once
+        tables_sql = load_group(sql_dir, "tables", required=("wait_for_loads",))
+        self.wait_for_loads = tables_sql["wait_for_loads"]
 
     def folder(self, table: Table) -> Path:
         return self.files.folder(table.name)
@@ -81,9 +84,15 @@ class Backups:
     # -- one table ---------------------------------------------------------------------------
 
     def create(self, table: Table) -> BackupInfo:
-        """Write a backup of table (one statement: one snapshot); its listing entry."""
-        with self.database.connection() as conn, self.files.writing(table.name) as (out, meta):
+        """Write a backup of table (one statement: one snapshot); its listing entry. 503 when
+        a load holds the table for more than a few seconds (nothing is written)."""
+        with (
+            self.database.connection() as conn,
+            _while_loads_hold_it(table.name),  # inside: the pool would call it unavailable
+            self.files.writing(table.name) as (out, meta),
+        ):
             conn.execute(self.shared["tune_session"])  # no JIT: compiling costs more than it saves
+            conn.execute(self.wait_for_loads)
             meta["rows"] = avro_rows.write_rows(conn, self._records_sql(table), table, out)
         log.info(
             "backup table=%s name=%s rows=%s bytes=%s",
@@ -128,11 +137,13 @@ class Backups:
         """One backup of each table, read in a single snapshot, with a manifest."""
         with (
             self.database.connection() as conn,
+            _while_loads_hold_it("a table of the set"),
             conn.transaction(),
             self.sets.writing() as (name, open_table, tables),
         ):
             conn.execute(self.sql["departments"]["read_only_snapshot"])
             conn.execute(self.shared["tune_session"])
+            conn.execute(self.wait_for_loads)
             for table_name in LOAD_ORDER:
                 table = TABLES[table_name]
                 out = open_table(table_name)
@@ -194,3 +205,15 @@ class _Tee:
         if data:
             self._out.write(data)
         return data
+
+
+@contextmanager
+def _while_loads_hold_it(what: str):
+    """A backup that waited too long for a load holding its table (the first load of an empty
+    table holds it until it commits: sql/tables/wait_for_loads.sql) is a 503, not a worker tied
+    up for the length of the load."""
+    try:
+        yield
+    except psycopg.errors.LockNotAvailable:
+        raise BackupError(503, f"{what} is being loaded (a first load holds its table until "
+                               "it ends); try again shortly.") from None  # fmt: skip
