@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
+import time
 
 
 def upload_csv(client, table: str, text: str | bytes, *, multipart: bool = False, **query):
@@ -67,3 +69,33 @@ def assert_hire_counts_exact(sql) -> None:
         " FROM hired_employees GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
     )
     assert summary == plain
+
+
+class SlowBody(io.BytesIO):
+    """A CSV body that arrives over a few seconds, 64 kB at a time."""
+
+    def __init__(self, lines: int, seconds: float):
+        hire = "2021-03-04T05:06:07Z"
+        rows = "".join(f"{i},Person {i},{hire},1,1\n" for i in range(1, lines + 1)).encode()
+        super().__init__(rows)
+        self.length = len(rows)
+        self.pause = seconds / (len(rows) / 65536)
+
+    def read(self, size=-1):
+        time.sleep(self.pause)
+        return super().read(size if 0 <= size <= 65536 else 65536)
+
+    def readinto(self, buffer):
+        chunk = self.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def upload_in_background(client, body: SlowBody) -> tuple[threading.Thread, dict]:
+    """Upload a slow body of hires from a thread: (the thread, {"response": ...} once done)."""
+    answer: dict = {}
+    uploading = threading.Thread(target=lambda: answer.update(response=client.post(
+        "/api/v1/tables/hired_employees/upload", input_stream=body,
+        content_type="text/csv", content_length=body.length)))  # fmt: skip
+    uploading.start()
+    return uploading, answer

@@ -5,14 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import threading
 import time
 
 import pytest
 
 from hrapi import synthetic
 from hrapi.ingest.sources import CHUNK_ROWS, FIRST_CHUNK_ROWS
-from tests.helpers import assert_counts_add_up, load_parents, upload_csv
+from tests.helpers import (
+    SlowBody,
+    assert_counts_add_up,
+    load_parents,
+    upload_csv,
+    upload_in_background,
+)
 
 HIRE = "2021-03-04T05:06:07Z"
 
@@ -475,15 +480,8 @@ def test_a_first_load_holds_its_table_and_readers_answer_503_meanwhile(client, s
     """The first load of an empty table builds its primary key after its rows are in, holding
     the table until it commits: a read of its rows waits 3 s at most, then answers 503 (a
     worker is not tied up for the load's length); other tables are read as usual."""
-    from tests.test_operations import SlowBody
-
     load_parents(client)
-    body = SlowBody(40_000, 8)
-    answer = {}
-    uploading = threading.Thread(target=lambda: answer.update(response=client.post(
-        "/api/v1/tables/hired_employees/upload", input_stream=body,
-        content_type="text/csv", content_length=body.length)))  # fmt: skip
-    uploading.start()
+    uploading, answer = upload_in_background(client, SlowBody(40_000, 8))
     held = "SELECT count(*) FROM pg_locks WHERE relation = 'hired_employees'::regclass AND " \
         "mode = 'AccessExclusiveLock' AND granted"  # fmt: skip
     deadline = time.monotonic() + 5

@@ -5,14 +5,13 @@ from __future__ import annotations
 import io
 import logging
 import re
-import threading
 import time
 from dataclasses import replace
 
 import pytest
 
 from hrapi import create_app
-from tests.helpers import batch, load_parents, upload_csv
+from tests.helpers import SlowBody, batch, load_parents, upload_csv, upload_in_background
 
 HIRE = "2021-03-04T05:06:07Z"
 
@@ -69,33 +68,9 @@ def test_errors_carry_the_request_id_too(settings):
         app.extensions["hrapi.db"].close()
 
 
-class SlowBody(io.BytesIO):
-    """A CSV body that arrives over a few seconds, 64 kB at a time."""
-
-    def __init__(self, lines: int, seconds: float):
-        rows = "".join(f"{i},Person {i},{HIRE},1,1\n" for i in range(1, lines + 1)).encode()
-        super().__init__(rows)
-        self.length = len(rows)
-        self.pause = seconds / (len(rows) / 65536)
-
-    def read(self, size=-1):
-        time.sleep(self.pause)
-        return super().read(size if 0 <= size <= 65536 else 65536)
-
-    def readinto(self, buffer):
-        chunk = self.read(len(buffer))
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
-
-
 def test_a_running_load_shows_the_rows_read_so_far(client, sql):
     load_parents(client)
-    body = SlowBody(40_000, 5)
-    answer = {}
-    uploading = threading.Thread(target=lambda: answer.update(response=client.post(
-        "/api/v1/tables/hired_employees/upload", input_stream=body,
-        content_type="text/csv", content_length=body.length)))  # fmt: skip
-    uploading.start()
+    uploading, answer = upload_in_background(client, SlowBody(40_000, 5))
     seen = []
     while uploading.is_alive():
         loads = client.get("/api/v1/loads").get_json()["loads"]
