@@ -520,3 +520,20 @@ def test_a_large_file_loaded_again_with_changes_is_compared_in_id_order(client, 
     assert (report["unchanged"], report["updated"], report["inserted"]) == (19_980, 20, 0)
     assert sql("SELECT count(*), count(*) FILTER (WHERE department_id = 2) "
                "FROM hired_employees") == [(20_000, 20)]  # fmt: skip
+
+
+def test_a_first_load_keeps_the_key_that_another_table_depends_on(client, sql):
+    """A key that cannot be dropped (another table's foreign key refers to it) stays, and the
+    first load goes in with it, rows and rejects as ever."""
+    load_parents(client)
+    sql("CREATE TABLE hire_notes (hire_id integer REFERENCES hired_employees (id))")
+    try:
+        text = f"1,Ann,{HIRE},1,1\n2,Bob,{HIRE},9,1\n3,Cy,{HIRE},1,1\n"
+        report = upload_csv(client, "hired_employees", text).get_json()
+        assert (report["inserted"], report["rejected"]) == (2, 1)
+        assert sql(
+            "SELECT conname FROM pg_constraint WHERE conrelid = "
+            "'hired_employees'::regclass AND contype = 'p'"
+        ) == [("hired_employees_pkey",)]
+    finally:
+        sql("DROP TABLE hire_notes")

@@ -74,9 +74,7 @@ def into_table(session: LoadSession, table: Table, data: CsvInput, report: LoadR
     check = RowCheck(table, parents, data.options.encoding)
     session.run("skip_key_checks")
     session.run("lock_load", {"load_id": report.load_id})  # see copy_rejects.sql
-    first_load = session.run("target_empty").fetchone()[0]
-    if first_load:  # its key is built once its rows are in (drop_primary_key.sql)
-        session.run("drop_primary_key")
+    first_load = session.run("target_empty").fetchone()[0] and _key_dropped(session)
     prefix = f"{report.load_id}\t"
     with closing(csv_pieces(data, check, direct_piece)) as pieces:  # helpers stop with it
         first = next(pieces, None)
@@ -97,6 +95,20 @@ def into_table(session: LoadSession, table: Table, data: CsvInput, report: LoadR
         session.run("add_primary_key")  # a repeated id: UniqueViolation
     session.run("check_keys_per_row")
     report.inserted = report.received - report.rejected
+    return True
+
+
+def _key_dropped(session: LoadSession) -> bool:
+    """Drop the table's primary key for a first load, to build it once the rows are in
+    (drop_primary_key.sql); False, the key kept, where it cannot be dropped (another table's
+    foreign key depends on it, it has another name, the role may not)."""
+    try:
+        with session.conn.transaction():
+            session.run("drop_primary_key")
+    except (psycopg.errors.DependentObjectsStillExist, psycopg.errors.UndefinedObject,
+            psycopg.errors.InsufficientPrivilege) as exc:  # fmt: skip
+        log.info("the primary key stays during this first load: %s", type(exc).__name__)
+        return False
     return True
 
 
