@@ -11,7 +11,7 @@ import pytest
 from hrapi import synthetic
 from hrapi.ingest import pipeline
 from hrapi.insights import Insights
-from tests.helpers import assert_hire_counts_exact, batch, upload_csv
+from tests.helpers import assert_hire_counts_exact, batch, load_parents, upload_csv
 
 YEARS = (2020, 2021, 2022)
 
@@ -121,8 +121,6 @@ def test_quarters_at_their_edges_whatever_the_session_time_zone(client, sql, zon
 def test_the_fold_waits_until_the_response_is_sent(client, sql, monkeypatch):
     """A fold due after a load runs once the response has gone (the client does not wait for
     it): not folded while the response is open, folded when the server closes it."""
-    from tests.helpers import load_parents
-
     monkeypatch.setattr(pipeline, "FOLD_AFTER_ROWS", 1)
     load_parents(client)
     rows = [{"id": 7, "name": "Ann", "datetime": "2021-01-01T00:00:00Z", "department_id": 1,
