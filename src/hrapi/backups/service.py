@@ -40,8 +40,8 @@ BACKUP_QUERIES = (
     "dangling_after_jobs",
     "dangling_after_hired_employees",
     "read_only_snapshot",
-    "table_is_empty",
 )
+TABLE_QUERIES = ("table_is_empty", "wait_for_loads")  # of sql/tables, shared with the API
 SHARED_STEPS = (  # the ingest steps a restore shares with loads
     "tune_session",
     "lock_parents",
@@ -75,8 +75,9 @@ class Backups:
             for name in SHARED_STEPS
         }
         self._may_skip: bool | None = None  # asked of the database once
-        tables_sql = load_group(sql_dir, "tables", required=("wait_for_loads",))
-        self.wait_for_loads = tables_sql["wait_for_loads"]
+        tables = compose_per_table(load_group(sql_dir, "tables", required=TABLE_QUERIES))
+        for name in TABLES:
+            self.sql[name].update({query: tables[name][query] for query in TABLE_QUERIES})
 
     def folder(self, table: Table) -> Path:
         return self.files.folder(table.name)
@@ -92,7 +93,7 @@ class Backups:
             self.files.writing(table.name) as (out, meta),
         ):
             conn.execute(self.shared["tune_session"])  # no JIT: compiling costs more than it saves
-            conn.execute(self.wait_for_loads)
+            conn.execute(self.sql[table.name]["wait_for_loads"])
             meta["rows"] = avro_rows.write_rows(conn, self._records_sql(table), table, out)
         log.info(
             "backup table=%s name=%s rows=%s bytes=%s",
@@ -143,7 +144,7 @@ class Backups:
         ):
             conn.execute(self.sql["departments"]["read_only_snapshot"])
             conn.execute(self.shared["tune_session"])
-            conn.execute(self.wait_for_loads)
+            conn.execute(self.sql["hired_employees"]["wait_for_loads"])  # one setting for all
             for table_name in LOAD_ORDER:
                 table = TABLES[table_name]
                 out = open_table(table_name)

@@ -53,7 +53,7 @@ INGEST_STEPS = (
     "check_keys_per_row", "reject_duplicates", "reject_missing_references", "insert_new",
     "drop_unchanged", "reject_conflicts", "update_conflicts", "parent_ids",
     "copy_target", "copy_batch", "fold_hire_counts_lock", "fold_hire_counts",
-    "stage_overlaps_target", "count_stage", "count_conflicts", "id_stored", "target_empty",
+    "stage_overlaps_target", "count_stage", "count_conflicts", "id_stored",
     "drop_primary_key", "add_primary_key", "vacuum_hire_counts",
 )  # fmt: skip
 LOAD_QUERIES = (
@@ -82,6 +82,9 @@ class Ingestor:
         self.steps = compose_per_table(
             load_group(sql_dir, "ingest", required=INGEST_STEPS), stage_prefix="hrapi_load_"
         )
+        tables = compose_per_table(load_group(sql_dir, "tables", required=("table_is_empty",)))
+        for name, steps in self.steps.items():  # a query of sql/tables, shared with restores
+            steps["table_is_empty"] = tables[name]["table_is_empty"]
         self.loads_sql = load_group(sql_dir, "loads", required=LOAD_QUERIES)
         self._may_skip: bool | None = None  # asked of the database once (see may_skip_key_checks)
         self._written_since_fold = 0  # hires written by this process since it last folded

@@ -74,7 +74,7 @@ def into_table(session: LoadSession, table: Table, data: CsvInput, report: LoadR
     check = RowCheck(table, parents, data.options.encoding)
     session.run("skip_key_checks")
     session.run("lock_load", {"load_id": report.load_id})  # see copy_rejects.sql
-    first_load = session.run("target_empty").fetchone()[0] and _key_dropped(session)
+    first_load = session.run("table_is_empty").fetchone()[0] and _key_dropped(session)
     prefix = f"{report.load_id}\t"
     with closing(csv_pieces(data, check, direct_piece)) as pieces:  # helpers stop with it
         first = next(pieces, None)
