@@ -18,8 +18,9 @@ from pathlib import Path
 from hrapi import embedded_db
 from hrapi.api.request_log import configure_logging
 configure_logging()
-print(embedded_db.start(Path(sys.argv[1])), flush=True)
+url = embedded_db.start(Path(sys.argv[1]))
 signal.signal(signal.SIGINT, lambda *_: (embedded_db.stop(), sys.exit(0)))  # as gunicorn's on_exit
+print(url, flush=True)  # once Ctrl-C is handled: the test interrupts as soon as it reads this
 time.sleep(120)
 """
 
