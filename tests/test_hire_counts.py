@@ -102,8 +102,9 @@ EDGES = ["1900-01-01 00:00:00+00", "1899-12-31 23:59:59.999999+00", "2099-12-31 
 @pytest.mark.parametrize("zone", ["UTC", "Pacific/Kiritimati", "America/St_Johns"])
 def test_quarters_at_their_edges_whatever_the_session_time_zone(client, sql, zone):
     """Each hire counts in its UTC year and quarter: at quarters' first and last instants,
-    around 1900 and 2100 (where the quarters' search gives way to the calendar), in years
-    before Christ and far ahead, inserted, moved and deleted in sessions of any time zone."""
+    around 1900 and 2100 (where an earlier trigger's search gave way to the calendar), in
+    years before Christ and far ahead, inserted, moved and deleted in sessions of any time
+    zone."""
     upload_csv(client, "departments", "1,D1\n2,D2\n")
     upload_csv(client, "jobs", "1,J1\n")
     values = ", ".join(f"({i}, 'Edge {i}', '{when}'::timestamptz, 1, 1)"
