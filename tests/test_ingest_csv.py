@@ -505,8 +505,9 @@ def test_a_first_load_holds_its_table_and_readers_answer_503_meanwhile(client, s
 
 
 def test_a_large_file_loaded_again_with_changes_is_compared_within_its_bounds(client, sql):
-    """20,000 rising ids (a large load: analyzed, its first and last id known, the stored rows
-    joined on id within them) against stored ones: unchanged, conflicts, updates, new ids."""
+    """20,000 rising ids (a large load whose ids rose: not analyzed, its first and last id
+    known, the stored rows joined on id within them) against stored ones: unchanged,
+    conflicts, updates, new ids."""
     load_parents(client)
     rows = [f"{i},Person {i},{HIRE},1,1\n" for i in range(1, 20_001)]
     upload_csv(client, "hired_employees", "".join(rows[::2]))  # the odd ids
