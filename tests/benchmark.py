@@ -25,6 +25,7 @@ import concurrent.futures
 import contextlib
 import csv
 import hashlib
+import http.client
 import itertools
 import json
 import os
@@ -341,7 +342,8 @@ class _Server:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        self.base = f"http://127.0.0.1:{port}"
+        self.host, self.port = "127.0.0.1", port
+        self.base = f"http://{self.host}:{port}"
         env = {**os.environ, "DATABASE_URL": self.url, "PORT": str(port),
                "HRAPI_MAX_UPLOAD_MB": "2048", "HRAPI_DATA_DIR": tempfile.mkdtemp()}  # fmt: skip
         self.log = tempfile.NamedTemporaryFile("w", suffix=".log", delete=False)
@@ -397,13 +399,17 @@ class _Server:
         query = f"?{urllib.parse.urlencode(params)}" if params else ""
         _wait_until_idle(self.url)
         started = time.perf_counter()
-        with path.open("rb") as body:
-            request = urllib.request.Request(
-                f"{self.base}/api/v1/tables/{table}/upload{query}", data=body, method="POST",
-                headers={"Content-Type": "text/csv", "Content-Length": str(path.stat().st_size)},
-            )  # fmt: skip
-            with urllib.request.urlopen(request, timeout=3600) as response:
-                report = json.loads(response.read())
+        # Sent in blocks of 1 MiB, as the reference reads its file in large blocks: the client
+        # runs on the server's two cores, and urllib's 8 KiB sends cost it about 0.1 s of CPU
+        # more a million rows.
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=3600,
+                                                blocksize=1 << 20)  # fmt: skip
+        with path.open("rb") as body, contextlib.closing(connection):
+            connection.request("POST", f"/api/v1/tables/{table}/upload{query}", body=body,
+                               headers={"Content-Type": "text/csv",
+                                        "Content-Length": str(path.stat().st_size)})  # fmt: skip
+            response = connection.getresponse()
+            report = json.loads(response.read())
         seconds = time.perf_counter() - started
         done.set()
         watcher.join()
