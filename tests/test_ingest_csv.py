@@ -10,6 +10,7 @@ import time
 import pytest
 
 from hrapi import synthetic
+from hrapi.ingest import parallel, rejects
 from hrapi.ingest.sources import CHUNK_ROWS, FIRST_CHUNK_ROWS
 from tests.helpers import (
     SlowBody,
@@ -521,6 +522,33 @@ def test_a_large_file_loaded_again_with_changes_is_compared_within_its_bounds(cl
     assert (report["unchanged"], report["updated"], report["inserted"]) == (19_980, 20, 0)
     assert sql("SELECT count(*), count(*) FILTER (WHERE department_id = 2) "
                "FROM hired_employees") == [(20_000, 20)]  # fmt: skip
+
+
+@pytest.mark.parametrize("block", [None, 200])
+def test_rejects_of_set_based_steps_read_their_raw_text_again_from_the_file(
+    client, sql, monkeypatch, block
+):
+    """Staged rows carry no raw text: the rejects set-based steps make (repeated ids,
+    conflicts) read theirs again from the file, in its own dialect (a header, `;`, CRLF, a
+    record over two lines), whether helpers read it or not, and send it a page at a time."""
+    monkeypatch.setattr(rejects, "RAWS_PAGE", 2)
+    if block:
+        monkeypatch.setattr(parallel, "BLOCK_BYTES", block)
+    load_parents(client)
+    upload_csv(client, "hired_employees", f"1,Ann,{HIRE},1,1\n2,Bob,{HIRE},1,1\n")
+    records = ["id;name;datetime;department_id;job_id", f"1;Ann;{HIRE};1;1",
+               f'2;"Bob\r\nJunior";{HIRE};1;1', f"3;Cy;{HIRE};1;1", f"3;Cy again;{HIRE};1;1",
+               *(f"{i};Person {i};{HIRE};1;1" for i in range(4, 30)), f"9;Nine again;{HIRE};1;1",
+               f"10;Ten again;{HIRE};1;1", f"x;Not an id;{HIRE};1;1"]  # fmt: skip
+    report = upload_csv(client, "hired_employees", "\r\n".join(records) + "\r\n",
+                        delimiter=";").get_json()  # fmt: skip
+    assert (report["unchanged"], report["inserted"], report["rejected"]) == (1, 27, 5)
+    stored = dict(sql("SELECT line, raw FROM load_rejects WHERE load_id = %s",
+                      [report["load_id"]]))  # fmt: skip
+    assert stored == {3: f'2;"Bob\r\nJunior";{HIRE};1;1', 6: f"3;Cy again;{HIRE};1;1",
+                      33: f"9;Nine again;{HIRE};1;1", 34: f"10;Ten again;{HIRE};1;1",
+                      35: f"x;Not an id;{HIRE};1;1"}  # fmt: skip
+    assert [r["raw"] for r in report["rejects"]] == [stored[line] for line in sorted(stored)]
 
 
 def test_a_first_load_keeps_the_key_that_another_table_depends_on(client, sql):

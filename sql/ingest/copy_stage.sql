@@ -1,2 +1,2 @@
 -- Rows that passed the row check stream in through COPY.
-COPY {stage} (line, raw, {columns}) FROM STDIN
+COPY {stage} (line, {columns}) FROM STDIN

@@ -3,10 +3,10 @@ WITH moved AS (
     DELETE FROM {stage} s
     USING {target} t
     WHERE t.id = s.id
-    RETURNING s.line, s.raw, s.id, to_jsonb(t) - 'id' AS stored
+    RETURNING s.line, s.id, to_jsonb(t) - 'id' AS stored
 )
-INSERT INTO load_rejects (load_id, line, raw, errors)
-SELECT %(load_id)s, line, coalesce(raw, ''),
+INSERT INTO hrapi_set_rejects (line, errors)  -- see create_set_rejects.sql
+SELECT line,
        jsonb_build_array(jsonb_build_object('field', 'id', 'code', 'primary-key',
                                             'message', message))
 FROM moved,

@@ -8,10 +8,10 @@ WITH firsts AS (
     DELETE FROM {stage} s
     USING firsts f
     WHERE s.id = f.id AND s.line > f.first_line
-    RETURNING s.line, s.raw, s.id, f.first_line
+    RETURNING s.line, s.id, f.first_line
 )
-INSERT INTO load_rejects (load_id, line, raw, errors)
-SELECT %(load_id)s, line, coalesce(raw, ''),
+INSERT INTO hrapi_set_rejects (line, errors)  -- see create_set_rejects.sql
+SELECT line,
        jsonb_build_array(jsonb_build_object('field', 'id', 'code', 'primary-key',
                                             'message', message))
 FROM moved,

@@ -5,9 +5,9 @@ WITH moved AS (
     DELETE FROM {stage} s
     WHERE NOT EXISTS (SELECT 1 FROM departments d WHERE d.id = s.department_id)
        OR NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = s.job_id)
-    RETURNING s.line, s.raw, s.department_id, s.job_id
+    RETURNING s.line, s.department_id, s.job_id
 ), problems AS (
-    SELECT m.line, m.raw, e.field, e.message
+    SELECT m.line, e.field, e.message
     FROM moved m
     CROSS JOIN LATERAL (VALUES
         ('department_id', 'department ' || m.department_id || ' does not exist',
@@ -17,9 +17,9 @@ WITH moved AS (
     ) AS e(field, message, missing)
     WHERE e.missing
 )
-INSERT INTO load_rejects (load_id, line, raw, errors)
-SELECT %(load_id)s, line, coalesce(raw, ''),
+INSERT INTO hrapi_set_rejects (line, errors)  -- see create_set_rejects.sql
+SELECT line,
        jsonb_agg(jsonb_build_object('field', field, 'code', 'foreign-key', 'message', message)
                  ORDER BY field)
 FROM problems
-GROUP BY line, raw
+GROUP BY line

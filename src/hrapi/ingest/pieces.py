@@ -2,15 +2,17 @@
 
 A direct load COPYs a chunk's plain rows into the table as text, its rows the schema decided
 as values, and its rejects as COPY rows of load_rejects; a load through staging COPYs each
-row's position, raw text and values into its stage. A piece holds that with the counts the
-report needs, so that the load's own process and its helpers (parallel) hand a strategy the
-same thing. Pieces are made where the chunk was read, and joined in order.
+row's position and values into its stage (the raw text of the few rows a set-based step
+rejects is read again from the input: every row's cost a quarter of a staged load's time). A
+piece holds that with the counts the report needs, so that the load's own process and its
+helpers (parallel) hand a strategy the same thing. Pieces are made where the chunk was read,
+and joined in order.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import islice, repeat
+from itertools import islice
 from operator import itemgetter, lt
 
 from hrapi.ingest.check import Checked, RowCheck
@@ -42,13 +44,11 @@ def direct_piece(check: RowCheck, chunk: Chunk) -> Piece:
 
 
 def staged_piece(check: RowCheck, chunk: Chunk) -> Piece:
-    """A chunk for COPY into the stage: position, raw text (a JSON row's is made only for
-    the rows a set-based step rejects), values."""
+    """A chunk for COPY into the stage: each row's position and values."""
     source = "csv" if chunk.objects is None else "json"
     checked = check.chunk(chunk, source)
-    raw = chunk.raw if source == "csv" else lambda _: None
-    typed = [(position, raw(index), *values) for position, index, values in checked.typed]
-    piece = Piece(checked.received, checked.rejects, _staged_text(chunk, checked, source), typed,
+    typed = [(position, *values) for position, _, values in checked.typed]
+    piece = Piece(checked.received, checked.rejects, _staged_text(checked), typed,
                   checked.plain + len(typed), rising=not typed)  # fmt: skip
     if checked.rows and piece.rising:  # the schema's rows' ids are not in `rows`
         ids = list(map(int, map(itemgetter(0), checked.rows)))  # id is every table's first
@@ -97,22 +97,9 @@ class IdOrder:
         return (self.first, self.last) if self.rising and self.first is not None else (None, None)
 
 
-def _staged_text(chunk: Chunk, checked: Checked, source: str) -> str:
-    """The plain rows of a chunk as COPY text of the staging table: position, raw, values."""
-    count = checked.plain
-    if not count:
+def _staged_text(checked: Checked) -> str:
+    """The plain rows of a chunk as COPY text of the staging table: position, values."""
+    if not checked.plain:
         return ""
-    if source != "csv":
-        raws = repeat("\\N", count)  # made only for the rows a set-based step rejects
-    else:
-        if chunk.spans is None:
-            kept = chunk.lines if checked.kept is None else map(chunk.lines.__getitem__,
-                                                                 checked.kept)  # fmt: skip
-            lines = "\x00".join(map(str.rstrip, kept, repeat("\r\n")))
-        else:
-            kept = range(len(chunk.rows)) if checked.kept is None else checked.kept
-            lines = "\x00".join(map(chunk.raw, kept))
-        raws = (lines.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-                .replace("\r", "\\r").split("\x00"))  # fmt: skip
-    columns = [map(str, checked.positions), raws, *zip(*checked.rows)]  # noqa: B905
+    columns = [map(str, checked.positions), *zip(*checked.rows)]  # noqa: B905
     return "\n".join(map("\t".join, zip(*columns))) + "\n"  # noqa: B905 - all of one length

@@ -48,7 +48,8 @@ NO_LIMITS = Limits()
 FOLD_AFTER_ROWS = 50_000  # hires a process writes between folds of the logged hire counts
 INGEST_STEPS = (
     "tune_session", "create_stage", "copy_stage", "copy_rejects", "lock_load",
-    "rejects_without_raw", "fill_reject_raws", "analyze_stage", "lock_target",
+    "create_set_rejects", "lines_of_set_rejects", "copy_reject_raws", "store_set_rejects",
+    "analyze_stage", "lock_target",
     "lock_target_writes", "lock_parents", "may_skip_key_checks", "skip_key_checks",
     "check_keys_per_row", "reject_duplicates", "reject_missing_references", "insert_new",
     "drop_unchanged", "reject_conflicts", "update_conflicts", "parent_ids",

@@ -11,13 +11,14 @@ by name. A load that must start over reads its input again (`CsvInput.chunks`).
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import itertools
 import operator
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -109,6 +110,23 @@ class CsvInput:
 
     def chunks(self) -> Iterator[Chunk]:
         return CsvReader(self.stream(), self.table, self.options).chunks()
+
+    def raws(self, lines: Iterable[int]) -> Iterator[tuple[int, str]]:
+        """(line, raw text) of the records at these lines (ascending), read again from the
+        start as far as the last of them."""
+        chunks = self.chunks()
+        positions: list[int] = []
+        chunk = None
+        for line in lines:
+            while not positions or positions[-1] < line:
+                chunk = next(chunks, None)
+                if chunk is None:
+                    raise LookupError(f"no record at line {line} of the input")
+                positions = chunk.positions()
+            index = bisect.bisect_left(positions, line)
+            if positions[index] != line:
+                raise LookupError(f"no record at line {line} of the input")
+            yield line, chunk.raw(index)
 
     def stream(self) -> io.BufferedReader:
         """The input's bytes, from the start, for one more reading."""
@@ -258,8 +276,9 @@ class JsonInput:
         ]
         return Chunk(values, 0, objects=rows)
 
-    def raw_of(self, index: int) -> str:
-        return json_raw(self.rows[index])
+    def raws(self, indices: Iterable[int]) -> Iterator[tuple[int, str]]:
+        """(index, raw text) of the rows at these indices."""
+        return ((index, json_raw(self.rows[index])) for index in indices)
 
     def close(self) -> None:
         pass

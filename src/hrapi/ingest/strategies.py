@@ -32,7 +32,7 @@ from hrapi.ingest.check import RowCheck
 from hrapi.ingest.copy_writer import CopyWriter
 from hrapi.ingest.parallel import csv_pieces
 from hrapi.ingest.pieces import IdOrder, direct_piece, staged_piece
-from hrapi.ingest.rejects import RejectSpool, copy_rows
+from hrapi.ingest.rejects import RejectSpool, copy_rows, store_set_rejects
 from hrapi.ingest.report import LoadReport
 from hrapi.ingest.session import LoadSession
 from hrapi.ingest.sources import Chunk, CsvInput, CsvOptions
@@ -172,11 +172,11 @@ def through_staging(session: LoadSession, table: Table, data, report: LoadReport
                     spool: RejectSpool, *, limits: Limits) -> None:  # fmt: skip
     """Load an input (sources.CsvInput or JsonInput) through the session's staging table and
     set-based SQL (see the module docstring), within the limits; report.status says how it
-    ended (completed, dry_run, aborted). A JSON row is staged without its raw text, made
-    for the rejects the set-based steps make."""
+    ended (completed, dry_run, aborted). Rows are staged without their raw text, read again
+    from the input for the rejects the set-based steps make."""
     hires = table.name == "hired_employees"
     source = data.source
-    session.together("tune_session", "create_stage")
+    session.together("tune_session", "create_stage", "create_set_rejects")
     parents = session.parents() if hires else None
     check = RowCheck(table, parents, getattr(data, "options", CsvOptions()).encoding)
     order = IdOrder()
@@ -218,11 +218,8 @@ def through_staging(session: LoadSession, table: Table, data, report: LoadReport
             log.warning("load load_id=%s merge attempt %s: %s; retrying", report.load_id,
                         attempt, type(exc).__name__)  # fmt: skip
             time.sleep(0.05 * attempt)
-    if source == "json" and report.rejected > checked_out:
-        lines = [line for (line,) in session.run("rejects_without_raw", params)]
-        if lines:
-            raws = [data.raw_of(line) for line in lines]
-            session.run("fill_reject_raws", {**params, "lines": lines, "raws": raws})
+    if report.rejected > checked_out:  # some by set-based steps
+        store_set_rejects(session, data, params)
 
 
 class _Merge:
