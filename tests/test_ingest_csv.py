@@ -10,7 +10,8 @@ import time
 import pytest
 
 from hrapi import synthetic
-from hrapi.ingest import parallel, rejects
+from hrapi.ingest import parallel
+from hrapi.ingest import session as load_session
 from hrapi.ingest.sources import CHUNK_ROWS, FIRST_CHUNK_ROWS
 from tests.helpers import (
     SlowBody,
@@ -531,7 +532,7 @@ def test_rejects_of_set_based_steps_read_their_raw_text_again_from_the_file(
     """Staged rows carry no raw text: the rejects set-based steps make (repeated ids,
     conflicts) read theirs again from the file, in its own dialect (a header, `;`, CRLF, a
     record over two lines), whether helpers read it or not, and send it a page at a time."""
-    monkeypatch.setattr(rejects, "RAWS_PAGE", 2)
+    monkeypatch.setattr(load_session, "RAWS_PAGE", 2)
     if block:
         monkeypatch.setattr(parallel, "BLOCK_BYTES", block)
     load_parents(client)

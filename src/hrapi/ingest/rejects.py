@@ -11,11 +11,9 @@ statements instead, see copy_writer).
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 import re
 import tempfile
-from array import array
 from typing import NamedTuple
 
 import orjson
@@ -24,7 +22,6 @@ from hrapi.ingest.row_schemas import NOT_UTF8
 
 RAW_KEEP = 10_000  # characters of a rejected record's raw text that are stored
 REJECT_SPOOL_BYTES = 1 << 20  # rejected rows kept in memory up to this, then on disk
-RAWS_PAGE = 10_000  # rejects whose raw text is sent at a time (see store_set_rejects)
 RAW_TOO_DEEP = "(a row nested too deeply to write back as JSON)"
 
 
@@ -102,23 +99,6 @@ class RejectSpool:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def store_set_rejects(session, data, params: dict) -> None:
-    """Store the rejects the set-based steps made (sql/ingest/create_set_rejects.sql), each
-    with its raw text read again from the input (a CSV's records as far as the last of them,
-    a JSON batch's rows): staged rows carry none. Their lines are held as 4-byte integers and
-    their raw text streams to the database, so that memory hardly grows with their number.
-    session: a LoadSession."""
-    lines = array("i")
-    with session.conn.cursor().copy(session.steps["lines_of_set_rejects"]) as copy:
-        copy.set_types(["int4"])
-        lines.extend(line for (line,) in copy.rows())
-    with session.conn.cursor().copy(session.steps["copy_reject_raws"]) as copy:
-        found = data.raws(lines)
-        while page := list(itertools.islice(found, RAWS_PAGE)):
-            copy.write("".join([f"{line}\t{copy_escaped(raw)}\n" for line, raw in page]))
-    session.run("store_set_rejects", params)
 
 
 def copy_rows(prefix: str, rejects) -> str:

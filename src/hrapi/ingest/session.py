@@ -5,14 +5,17 @@ the rejects copied in)."""
 from __future__ import annotations
 
 import functools
+import itertools
+from array import array
 from contextlib import contextmanager
 
 from psycopg import sql
 
 from hrapi.ingest.check import PARENTS_MAX
-from hrapi.ingest.rejects import RejectSpool
+from hrapi.ingest.rejects import RejectSpool, copy_escaped
 
 CACHED_PARENTS_MAX = 10_000  # departments or jobs whose two forms a process keeps (a few MB)
+RAWS_PAGE = 10_000  # rejects whose raw text is sent at a time (see store_set_rejects)
 
 
 class LoadSession:
@@ -65,6 +68,25 @@ class LoadSession:
         with self.keys_skipped():
             spool.copy_into(self.conn, self.steps["copy_rejects"])
         return spool.count
+
+    def store_set_rejects(self, data, params: dict) -> None:
+        """Store the rejects the set-based steps made (sql/ingest/create_set_rejects.sql),
+        each with its raw text read again from the input (sources: a CSV's records as far as
+        the last of them, a JSON batch's rows), as store_rejects stores the others. Their
+        lines are held as 4-byte integers and their raw text streams to the database, so that
+        memory hardly grows with their number."""
+        lines = array("i")
+        with self.conn.cursor().copy(self.steps["lines_of_set_rejects"]) as copy:
+            copy.set_types(["int4"])
+            lines.extend(line for (line,) in copy.rows())
+        with self.conn.cursor().copy(self.steps["copy_reject_raws"]) as copy:
+            found = data.raws(lines)
+            while page := list(itertools.islice(found, RAWS_PAGE)):
+                copy.write("".join([f"{line}\t{copy_escaped(raw)}\n" for line, raw in page]))
+        if self.may_skip:
+            self.run("lock_load", {"load_id": self.load_id})
+        with self.keys_skipped():
+            self.run("store_set_rejects", params)
 
 
 def may_skip_key_checks(conn, query) -> bool:

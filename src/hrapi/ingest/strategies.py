@@ -32,7 +32,7 @@ from hrapi.ingest.check import RowCheck
 from hrapi.ingest.copy_writer import CopyWriter
 from hrapi.ingest.parallel import csv_pieces
 from hrapi.ingest.pieces import IdOrder, direct_piece, staged_piece
-from hrapi.ingest.rejects import RejectSpool, copy_rows, store_set_rejects
+from hrapi.ingest.rejects import RejectSpool, copy_rows
 from hrapi.ingest.report import LoadReport
 from hrapi.ingest.session import LoadSession
 from hrapi.ingest.sources import Chunk, CsvInput, CsvOptions
@@ -219,7 +219,7 @@ def through_staging(session: LoadSession, table: Table, data, report: LoadReport
                         attempt, type(exc).__name__)  # fmt: skip
             time.sleep(0.05 * attempt)
     if report.rejected > checked_out:  # some by set-based steps
-        store_set_rejects(session, data, params)
+        session.store_set_rejects(data, params)
 
 
 class _Merge:
