@@ -12,7 +12,8 @@ import pytest
 from hrapi import synthetic
 from hrapi.ingest import parallel
 from hrapi.ingest import session as load_session
-from hrapi.ingest.sources import CHUNK_ROWS, FIRST_CHUNK_ROWS
+from hrapi.ingest.sources import CHUNK_ROWS, FIRST_CHUNK_ROWS, CsvInput
+from hrapi.tables import TABLES
 from tests.helpers import (
     SlowBody,
     assert_counts_add_up,
@@ -550,6 +551,13 @@ def test_rejects_of_set_based_steps_read_their_raw_text_again_from_the_file(
                       33: f"9;Nine again;{HIRE};1;1", 34: f"10;Ten again;{HIRE};1;1",
                       35: f"x;Not an id;{HIRE};1;1"}  # fmt: skip
     assert [r["raw"] for r in report["rejects"]] == [stored[line] for line in sorted(stored)]
+
+
+def test_raws_read_again_leave_out_lines_where_no_record_starts():
+    """What a reject's raw text is read from: a line inside a quoted field, or past the end,
+    gives nothing (its reject keeps '' and the load goes on) instead of another record's."""
+    data = CsvInput(io.BytesIO(b'1,"Two\nlines"\n2,B\n3,C\n'), TABLES["jobs"])
+    assert list(data.raws([1, 2, 3, 4, 9])) == [(1, '1,"Two\nlines"'), (3, "2,B"), (4, "3,C")]
 
 
 def test_a_first_load_keeps_the_key_that_another_table_depends_on(client, sql):

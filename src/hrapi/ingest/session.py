@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
 from array import array
 from contextlib import contextmanager
 
@@ -16,6 +17,8 @@ from hrapi.ingest.rejects import RejectSpool, copy_escaped
 
 CACHED_PARENTS_MAX = 10_000  # departments or jobs whose two forms a process keeps (a few MB)
 RAWS_PAGE = 10_000  # rejects whose raw text is sent at a time (see store_set_rejects)
+
+log = logging.getLogger(__name__)
 
 
 class LoadSession:
@@ -74,15 +77,20 @@ class LoadSession:
         each with its raw text read again from the input (sources: a CSV's records as far as
         the last of them, a JSON batch's rows), as store_rejects stores the others. Their
         lines are held as 4-byte integers and their raw text streams to the database, so that
-        memory hardly grows with their number."""
+        memory hardly grows with their number; a reject whose record is not found again keeps
+        '' (and a warning is logged) rather than failing its load."""
         lines = array("i")
         with self.conn.cursor().copy(self.steps["lines_of_set_rejects"]) as copy:
             copy.set_types(["int4"])
             lines.extend(line for (line,) in copy.rows())
+        found, raws = data.raws(lines), 0
         with self.conn.cursor().copy(self.steps["copy_reject_raws"]) as copy:
-            found = data.raws(lines)
             while page := list(itertools.islice(found, RAWS_PAGE)):
                 copy.write("".join([f"{line}\t{copy_escaped(raw)}\n" for line, raw in page]))
+                raws += len(page)
+        if raws < len(lines):  # never seen: the input read again is the one read first
+            log.warning("load load_id=%s: the raw text of %d rejects was not found again",
+                        self.load_id, len(lines) - raws)  # fmt: skip
         if self.may_skip:
             self.run("lock_load", {"load_id": self.load_id})
         with self.keys_skipped():

@@ -113,7 +113,7 @@ class CsvInput:
 
     def raws(self, lines: Iterable[int]) -> Iterator[tuple[int, str]]:
         """(line, raw text) of the records at these lines (ascending), read again from the
-        start as far as the last of them."""
+        start as far as the last of them; a line where no record starts is left out."""
         chunks = self.chunks()
         positions: list[int] = []
         chunk = None
@@ -121,12 +121,11 @@ class CsvInput:
             while not positions or positions[-1] < line:
                 chunk = next(chunks, None)
                 if chunk is None:
-                    raise LookupError(f"no record at line {line} of the input")
+                    return
                 positions = chunk.positions()
             index = bisect.bisect_left(positions, line)
-            if positions[index] != line:
-                raise LookupError(f"no record at line {line} of the input")
-            yield line, chunk.raw(index)
+            if positions[index] == line:
+                yield line, chunk.raw(index)
 
     def stream(self) -> io.BufferedReader:
         """The input's bytes, from the start, for one more reading."""
