@@ -420,6 +420,7 @@ class _Server:
         seconds = time.perf_counter() - started
         done.set()
         watcher.join()
+        assert response.status == 201, report
         assert report["status"] == "completed", report
         assert report["received"] > 0, report
         return seconds, max(peak.values())
