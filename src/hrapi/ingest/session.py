@@ -66,9 +66,7 @@ class LoadSession:
         role may skip them, the load's record locked instead); returns how many."""
         if not spool.count:
             return 0
-        if self.may_skip:
-            self.run("lock_load", {"load_id": self.load_id})
-        with self.keys_skipped():
+        with self._writing_rejects():
             spool.copy_into(self.conn, self.steps["copy_rejects"])
         return spool.count
 
@@ -91,10 +89,17 @@ class LoadSession:
         if raws < len(lines):  # never seen: the input read again is the one read first
             log.warning("load load_id=%s: the raw text of %d rejects was not found again",
                         self.load_id, len(lines) - raws)  # fmt: skip
+        with self._writing_rejects():
+            self.run("store_set_rejects", params)
+
+    @contextmanager
+    def _writing_rejects(self):
+        """Statements that write this load's rejects: without a key probe per reject where
+        the role may skip them, the load's record locked instead (sql/ingest/lock_load.sql)."""
         if self.may_skip:
             self.run("lock_load", {"load_id": self.load_id})
         with self.keys_skipped():
-            self.run("store_set_rejects", params)
+            yield
 
 
 def may_skip_key_checks(conn, query) -> bool:
