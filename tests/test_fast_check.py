@@ -86,7 +86,7 @@ def decisions(data, table, parents, *, fast: bool, encoding="utf-8") -> dict:
         checked = check.chunk(chunk, data.source)
         for position, values in zip(checked.positions, checked.rows, strict=True):
             out[position] = ("ok", normalised(table, [_uncopied(v) for v in values]))
-        for position, _, values in checked.typed:
+        for position, values in checked.typed:
             out[position] = ("ok", normalised(table, values))
         for reject in checked.rejects:
             out[reject.position] = ("rejected", reject.errors)

@@ -48,7 +48,7 @@ PARENTS_MAX = 100_000  # more departments or jobs than this: references are chec
 class Checked:
     """What the check made of a chunk: the rows it vouches for (`rows`: their values as COPY
     text, in table column order; `positions` and `kept`: where they were), the rows the schema
-    found valid though not plain (`typed`: position, index in the chunk, values), and the
+    found valid though not plain (`typed`: position, values), and the
     rejects."""
 
     received: int
@@ -157,7 +157,7 @@ class RowCheck:
     # -- the schema, for every row the fast check does not vouch for ------------------------
 
     def _decide(self, chunk: Chunk, index: int, source: str, position: int, cells):
-        """(position, index, values) for a valid row, else its Rejected with every problem.
+        """(position, values) for a valid row, else its Rejected with every problem.
         cells: the columns the fast check failed in a CSV row (None: all to be checked)."""
         errors: list[tuple] = []
         values: list = []
@@ -177,7 +177,7 @@ class RowCheck:
             values = self._json_fields(chunk.objects[index], errors)
         if errors:
             return Rejected(position, chunk.raw(index), tuple(errors))
-        return (position, index, tuple(values))
+        return (position, tuple(values))
 
     def _csv_field(self, column: str, text: str, errors: list, unchecked: bool = True):
         if not text:

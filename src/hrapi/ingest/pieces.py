@@ -39,7 +39,7 @@ def direct_piece(check: RowCheck, chunk: Chunk) -> Piece:
     """A CSV chunk for COPY into its table."""
     checked = check.chunk(chunk, "csv")
     return Piece(checked.received, checked.rejects, checked.copy_text(),
-                 [values for _, _, values in checked.typed],
+                 [values for _, values in checked.typed],
                  checked.plain + len(checked.typed))  # fmt: skip
 
 
@@ -47,7 +47,7 @@ def staged_piece(check: RowCheck, chunk: Chunk) -> Piece:
     """A chunk for COPY into the stage: each row's position and values."""
     source = "csv" if chunk.objects is None else "json"
     checked = check.chunk(chunk, source)
-    typed = [(position, *values) for position, _, values in checked.typed]
+    typed = [(position, *values) for position, values in checked.typed]
     piece = Piece(checked.received, checked.rejects, _staged_text(checked), typed,
                   checked.plain + len(typed), rising=not typed)  # fmt: skip
     if checked.rows and piece.rising:  # the schema's rows' ids are not in `rows`

@@ -130,7 +130,7 @@ def batch_directly(session: LoadSession, table: Table, chunk: Chunk, report: Loa
     cursor = session.conn.cursor()
     with cursor.copy(session.steps["copy_batch"]) as copy:  # see copy_batch.sql
         copy.write(checked.copy_text())
-        for _, _, values in checked.typed:
+        for _, values in checked.typed:
             copy.write_row(values)
     copied = checked.plain + len(checked.typed)
     if cursor.rowcount != copied:  # copy_batch.sql's WHERE is to keep every row
