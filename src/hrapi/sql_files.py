@@ -97,3 +97,11 @@ def compose_per_table(
             query: compose_for_table(text, table, stage=stage) for query, text in templates.items()
         }
     return composed
+
+
+def add_table_queries(steps: dict[str, dict], sql_dir: Path, names: tuple[str, ...]) -> None:
+    """Add the named queries of sql/tables (about a table itself, shared by loads, backups and
+    the API), composed for each table, to each table's steps."""
+    tables = compose_per_table(load_group(sql_dir, "tables", required=names))
+    for table, queries in steps.items():
+        queries.update({name: tables[table][name] for name in names})

@@ -20,7 +20,7 @@ from hrapi.backups.restore import STAGE_PREFIX, RestoreReport, restore_tables
 from hrapi.backups.sets import SETS, BackupSets
 from hrapi.db import Database
 from hrapi.ingest.session import may_skip_key_checks
-from hrapi.sql_files import compose_for_table, compose_per_table, load_group
+from hrapi.sql_files import add_table_queries, compose_for_table, compose_per_table, load_group
 from hrapi.tables import LOAD_ORDER, TABLES, Table
 
 log = logging.getLogger(__name__)
@@ -75,9 +75,7 @@ class Backups:
             for name in SHARED_STEPS
         }
         self._may_skip: bool | None = None  # asked of the database once
-        tables = compose_per_table(load_group(sql_dir, "tables", required=TABLE_QUERIES))
-        for name in TABLES:
-            self.sql[name].update({query: tables[name][query] for query in TABLE_QUERIES})
+        add_table_queries(self.sql, sql_dir, TABLE_QUERIES)
 
     def folder(self, table: Table) -> Path:
         return self.files.folder(table.name)

@@ -39,7 +39,7 @@ from hrapi.ingest.report import REPORT_REJECTS, LoadReport, log_report
 from hrapi.ingest.session import LoadSession, may_skip_key_checks
 from hrapi.ingest.sources import CsvOptions
 from hrapi.ingest.strategies import Limits
-from hrapi.sql_files import compose_per_table, load_group
+from hrapi.sql_files import add_table_queries, compose_per_table, load_group
 from hrapi.tables import Table
 
 log = logging.getLogger(__name__)
@@ -83,9 +83,7 @@ class Ingestor:
         self.steps = compose_per_table(
             load_group(sql_dir, "ingest", required=INGEST_STEPS), stage_prefix="hrapi_load_"
         )
-        tables = compose_per_table(load_group(sql_dir, "tables", required=("table_is_empty",)))
-        for name, steps in self.steps.items():  # a query of sql/tables, shared with restores
-            steps["table_is_empty"] = tables[name]["table_is_empty"]
+        add_table_queries(self.steps, sql_dir, ("table_is_empty",))  # shared with restores
         self.loads_sql = load_group(sql_dir, "loads", required=LOAD_QUERIES)
         self._may_skip: bool | None = None  # asked of the database once (see may_skip_key_checks)
         self._written_since_fold = 0  # hires written by this process since it last folded
