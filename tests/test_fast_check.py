@@ -22,7 +22,7 @@ from hrapi.tables import TABLES
 
 IDS = ["1", "7", "42", "2147483647", "2147483648", "9999999999", "99999999999", "0", "-1",
        "007", " 7", "7 ", "+7", "1e3", "", "abc", "1.0", "\uff11\uff12", "1_000", "0x1F",
-       "123456789", "1234567890"]  # fmt: skip
+       "123456789", "1234567890", "1\uff12", "7\u0663", "12\n34", "5\r\n6"]  # fmt: skip
 NAMES = ["Ann", "Émile Zola", "名前", "a\tb", "back\\slash", 'quote"inside', "Sales, North",
          'a "b" c', "x" * 1000, "x" * 1001, "", " ", "\t", "\u00a0", "\u2003", "nul\x00",
          "a;b", "a|b", "trailing ", " leading", "=SUM(A1)", "\u200b", "\x0c", "two\nlines",

@@ -47,14 +47,12 @@ PARENTS_MAX = 100_000  # more departments or jobs than this: references are chec
 @dataclass
 class Checked:
     """What the check made of a chunk: the rows it vouches for (`rows`: their values as COPY
-    text, in table column order; `positions` and `kept`: where they were), the rows the schema
-    found valid though not plain (`typed`: position, values), and the
-    rejects."""
+    text, in table column order; `positions`: where they were), the rows the schema found
+    valid though not plain (`typed`: position, values), and the rejects."""
 
     received: int
     rows: list
     positions: list[int]
-    kept: list[int] | None  # indices in the chunk of the rows in `rows`; None: all rows
     typed: list[tuple] = field(default_factory=list)
     rejects: list[Rejected] = field(default_factory=list)
 
@@ -122,7 +120,7 @@ class RowCheck:
                         cells.append(c)
                         known.setdefault(i, []).append(problem)
         positions = chunk.positions()
-        checked = Checked(count - len(blank) + len(chunk.rejects), [], positions, None,
+        checked = Checked(count - len(blank) + len(chunk.rejects), [], positions,
                           rejects=list(chunk.rejects))  # fmt: skip
         for i in blank:
             del suspect[i]
@@ -147,7 +145,6 @@ class RowCheck:
                 rows = whole
         if suspect:
             mask = _mask(count, suspect)
-            checked.kept = list(compress(range(count), mask))
             checked.positions = list(compress(positions, mask))
             checked.rows = list(compress(rows, mask))
         else:
