@@ -4,8 +4,8 @@ A load is bound by Python (the csv module and the check), while PostgreSQL's COP
 part of the other core idle. So the load's own process reads the input's bytes and
 cuts them into blocks of about BLOCK_BYTES that end at a line end outside quotes (an even
 number of `"` before it); it reads the first block itself (a header there says where the
-columns are), hands the next ones to HELPERS forked processes, and takes their pieces
-(pieces.py) back in order, for the strategy to COPY.
+columns are; a smaller one, so that COPY starts sooner), hands the next ones to HELPERS forked
+processes, and takes their pieces (pieces.py) back in order, for the strategy to COPY.
 
 A block is read by the same CsvReader and checked by the same RowCheck as a whole file is,
 from the number of its first line, so every row's outcome, line and raw text are those a
@@ -31,6 +31,7 @@ from hrapi.ingest.pieces import Piece, joined
 from hrapi.ingest.sources import CsvInput, CsvReader
 
 BLOCK_BYTES = 1 << 19  # bytes a helper reads at a time (about 11,000 rows of hires)
+FIRST_BLOCK_BYTES = 1 << 16  # read here before the helpers start (a full block: COPY 15 ms later)
 HELPERS = 2  # processes that read blocks beside the load's own (this machine has two cores)
 QUEUED_BLOCKS = 2 * HELPERS  # blocks handed out and not taken back: memory stays bounded
 LONGEST_BLOCK = 1 << 26  # bytes without a line end outside quotes: read in order from there
@@ -46,7 +47,7 @@ def csv_pieces(data: CsvInput, check: RowCheck, make: Callable) -> Iterator[Piec
             yield make(check, chunk)
         return
     blocks = _Blocks(data.stream())
-    first = blocks.next()
+    first = blocks.next(min(FIRST_BLOCK_BYTES, BLOCK_BYTES))
     reader = None if first is None else CsvReader(_bytes_stream(first[0]), data.table,
                                                   data.options)  # fmt: skip
     pieces = None if reader is None else _read(reader, check, make)
@@ -227,8 +228,8 @@ class _Blocks:
         self.cuts = 0  # blocks that ended at a cut (none: the input was one block)
         self.stuck = False
 
-    def next(self) -> tuple[bytes, int] | None:
-        self._fill(BLOCK_BYTES)
+    def next(self, size: int | None = None) -> tuple[bytes, int] | None:
+        self._fill(size or BLOCK_BYTES)  # BLOCK_BYTES as it is when called (tests set it)
         cut = -1
         while not self._ended:
             cut = _cut(self._pending)
