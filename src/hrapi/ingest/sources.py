@@ -16,17 +16,15 @@ import csv
 import io
 import itertools
 import operator
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
 from hrapi.ingest.rejects import Rejected, json_raw, printable
+from hrapi.ingest.replay import Replayable
 from hrapi.tables import Table
 
 CSV_FIELD_LIMIT = 1 << 20  # characters; a longer field is a per-row reject, not a crash
-READ_BUFFER = 1 << 20  # bytes read from a stream at a time (gunicorn copies less per read)
 DECODE_CHUNK = 1 << 16  # bytes the text decoder takes at a time
 CHUNK_ROWS = 4096  # records checked and copied together
 FIRST_CHUNK_ROWS = 2  # a header and a record: all a load reads before it is on record
@@ -89,24 +87,15 @@ class Chunk:
 
 
 class CsvInput:
-    """A CSV body as loads read it: chunks on demand, and again from the start if needed.
-
-    A load that must start over reads the input again: a seekable file is rewound; any other
-    stream is copied to a temporary file as it is read, and a later reading takes that copy
-    and then the rest of the stream (copied in turn).
-    """
+    """A CSV body as loads read it: chunks on demand, and again from the start if needed
+    (a load that starts over, the raw text of rejects: see replay)."""
 
     source = "csv"
 
     def __init__(self, stream, table: Table, options: CsvOptions | None = None):
         self.table = table
         self.options = options or CsvOptions()
-        self._stream = stream
-        self._seekable = _is_seekable(stream)
-        self._start = stream.tell() if self._seekable else 0
-        self._copy = None  # what has been read of a stream that cannot be rewound
-        self._copied = 0  # bytes in _copy
-        self._reads = 0
+        self._body = Replayable(stream)
 
     def chunks(self) -> Iterator[Chunk]:
         return CsvReader(self.stream(), self.table, self.options).chunks()
@@ -129,17 +118,10 @@ class CsvInput:
 
     def stream(self) -> io.BufferedReader:
         """The input's bytes, from the start, for one more reading."""
-        self._reads += 1
-        if self._seekable:
-            self._stream.seek(self._start)
-            return io.BufferedReader(_Unclosed(self._stream), READ_BUFFER)
-        if self._copy is None:
-            self._copy = tempfile.TemporaryFile(buffering=0)  # noqa: SIM115 - see close()
-        return io.BufferedReader(_Replay(self), READ_BUFFER)
+        return self._body.reading()
 
     def close(self) -> None:
-        if self._copy is not None:
-            self._copy.close()
+        self._body.close()
 
 
 class CsvReader:
@@ -288,51 +270,3 @@ def _values_of(row: dict, getter) -> tuple | None:
         return getter(row)
     except KeyError:
         return None
-
-
-def _is_seekable(stream) -> bool:
-    try:
-        return bool(stream.seekable())
-    except (AttributeError, ValueError, OSError):
-        return False
-
-
-class _Unclosed(io.RawIOBase):
-    """A stream read through without being closed with its reader."""
-
-    def __init__(self, stream):
-        self._stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        return self._stream.readinto(buffer)
-
-
-class _Replay(io.RawIOBase):
-    """One reading of a CsvInput's stream that cannot be rewound: what earlier readings copied,
-    then the rest of the stream, copied as it is read."""
-
-    def __init__(self, source: CsvInput):
-        self._source = source
-        self._offset = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        source = self._source
-        if self._offset < source._copied:
-            wanted = min(len(buffer), source._copied - self._offset)
-            data = os.pread(source._copy.fileno(), wanted, self._offset)
-            buffer[: len(data)] = data
-        else:
-            count = source._stream.readinto(buffer)
-            if not count:
-                return 0
-            data = memoryview(buffer)[:count]
-            source._copy.write(data)
-            source._copied += count
-        self._offset += len(data)
-        return len(data)
