@@ -8,7 +8,9 @@ PostgreSQL started in a temporary folder for this run and stopped at its end.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -22,14 +24,17 @@ DATA_TABLES = "hired_employees, departments, jobs, load_rejects, loads"
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
+def database_url():
     url = os.environ.get("DATABASE_URL")
     if url:
         yield url
         return
-    url = embedded_db.start(tmp_path_factory.mktemp("embedded"))
-    yield url
-    embedded_db.stop()
+    # Not under pytest's own temporary folders: a run started meanwhile (another checkout's
+    # `make test`) deletes all but the newest three, and this run's database with them.
+    with tempfile.TemporaryDirectory(prefix="hrapi-tests-") as folder:
+        url = embedded_db.start(Path(folder))
+        yield url
+        embedded_db.stop()
 
 
 @pytest.fixture
