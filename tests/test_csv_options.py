@@ -101,6 +101,28 @@ def test_bytes_not_valid_in_the_encoding_are_rejected_per_line(client, sql):
     assert upload_csv(client, "departments", b"1,x\n", encoding="ebcdic").status_code == 422
 
 
+@pytest.mark.parametrize("endian", ["le", "be"])
+def test_utf16_that_does_not_decode_is_rejected_per_line_not_a_500(client, sql, endian):
+    """UTF-16's undecodable code units (a lone surrogate, an odd last byte) hold bytes below
+    0x80, which Python's "surrogateescape" refuses by raising: they are rejects too."""
+
+    def utf16(text: str) -> bytes:
+        return text.encode(f"utf-16-{endian}")
+
+    lone = b"\x00\xd8" if endian == "le" else b"\xd8\x00"  # a high surrogate alone
+    body = (b"\xff\xfe" if endian == "le" else b"\xfe\xff") + utf16("1,Sales\n2,X") + lone
+    body += utf16("Y\n3,Ops\n4,Z")[:-1]  # the last code unit cut in half
+    response = upload_csv(client, "departments", body, encoding="utf-16")
+    assert response.status_code == 201, response.get_json()
+    report = response.get_json()
+    assert (report["inserted"], report["rejected"]) == (2, 2)
+    assert [r["line"] for r in report["rejects"]] == [2, 4]
+    assert {r["errors"][0]["code"] for r in report["rejects"]} == {"encoding-error"}
+    assert "UTF-16" in report["rejects"][0]["errors"][0]["message"]
+    assert report["rejects"][0]["raw"] == ("2,X\\x00\\xd8Y" if endian == "le" else "2,X\\xd8\\x00Y")
+    assert sql("SELECT id, department FROM departments ORDER BY id") == [(1, "Sales"), (3, "Ops")]
+
+
 def test_quoted_line_breaks_keep_line_numbers(client, sql):
     text = '1,"two\nlines"\n2,\n3,"three\r\nmore\r\nlines"\n4,\n5,Last\n'
     report = upload_csv(client, "departments", text).get_json()

@@ -6,11 +6,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import random
 import time
 
 import pytest
 
-from tests.helpers import ListHandler, batch, load_parents
+from tests.helpers import ListHandler, batch, load_parents, upload_csv
 
 
 @pytest.mark.parametrize(
@@ -131,3 +132,25 @@ def test_messages_say_what_is_wrong_with_the_value(client):
         "Not a valid ISO 8601 datetime with a time zone: it has none (add Z or an offset such "
         "as +00:00).",
     ]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1", "cp1252", "utf-16"])
+def test_random_bytes_in_any_encoding_are_rejects_or_a_4xx_never_a_500(client, encoding):
+    """Bytes of every value in every position, as a broken export or a hostile client sends
+    them: each body is loaded with its rejects (201) or refused whole (4xx)."""
+    load_parents(client)
+    rng = random.Random(encoding)
+    for turn in range(40):
+        body = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400)))
+        if encoding == "utf-16" and turn % 2:
+            body = rng.choice([b"\xff\xfe", b"\xfe\xff"]) + body
+        if turn % 3 == 0:  # lines of the table's width, with bytes strewn in
+            body = b"".join(b"%d,%s,2021-01-01T00:00:00Z,1,1\n" % (i, body[i::7])
+                            for i in range(1, 8))  # fmt: skip
+        table = rng.choice(["departments", "hired_employees"])
+        response = upload_csv(client, table, body, encoding=encoding)
+        assert response.status_code in (201, 422), (turn, body, response.get_json())
+        if response.status_code == 201:
+            report = response.get_json()
+            assert report["received"] == report["inserted"] + report["rejected"] + report.get(
+                "updated", 0) + report.get("unchanged", 0)  # fmt: skip

@@ -40,7 +40,7 @@ from hrapi.ingest.row_schemas import (
 from hrapi.ingest.sources import Chunk
 from hrapi.tables import Table
 
-_ESCAPED_BYTES = re.compile("[\udc80-\udcff]")  # bytes the file's encoding could not decode
+_ESCAPED_BYTES = re.compile("[\udc00-\udcff]")  # bytes the file's encoding could not decode
 PARENTS_MAX = 100_000  # more departments or jobs than this: references are checked in SQL
 
 

@@ -53,7 +53,7 @@ def printable(raw: str) -> str:
 
 def _escaped_surrogate(match: re.Match) -> str:
     code = ord(match.group())
-    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+    return f"\\x{code - 0xDC00:02x}" if 0xDC00 <= code <= 0xDCFF else f"\\u{code:04x}"
 
 
 def json_raw(row) -> str:

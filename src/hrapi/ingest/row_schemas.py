@@ -16,7 +16,7 @@ INT32_MAX = 2_147_483_647
 TEXT_MAX_LENGTH = 1000
 _INTEGER = re.compile(r"[+-]?[0-9]+\Z")
 # Text that cannot be stored as UTF-8: lone surrogates. Bytes of a file that were not valid in
-# its encoding show up as \udc80-\udcff (decoded with "surrogateescape"); a JSON string may
+# its encoding show up as \udc00-\udcff (see sources.UNDECODABLE); a JSON string may
 # hold any surrogate as an escape (\ud800).
 NOT_UTF8 = re.compile("[\ud800-\udfff]")
 

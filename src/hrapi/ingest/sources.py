@@ -1,7 +1,8 @@
 """Where a load's records come from: CSV streams (every dialect the options name) and JSON rows.
 
 A CSV body is decoded as it is read (never held whole; bytes not valid in the encoding are
-kept as lone surrogates, so that the row holding them is rejected with its line number),
+kept as lone surrogates, U+DC00 plus the byte, so that the row holding them is rejected with
+its line number),
 split into lines at LF, CRLF or a lone CR, and parsed by the standard `csv` module (quotes,
 delimiters and line breaks inside quoted fields). Records come out a `Chunk` at a time, with
 what a reject needs: their line numbers and raw text. A first line naming the columns, in any
@@ -12,6 +13,7 @@ by name. A load that must start over reads its input again (`CsvInput.chunks`).
 from __future__ import annotations
 
 import bisect
+import codecs
 import csv
 import io
 import itertools
@@ -32,7 +34,20 @@ DELIMITERS = {",": ",", ";": ";", "|": "|", "tab": "\t"}
 ENCODINGS = {"utf-8": "utf-8-sig", "latin-1": "latin-1", "cp1252": "cp1252", "utf-16": "utf-16"}
 HEADER_MODES = ("auto", "true", "false")
 
+UNDECODABLE = "hrapi-undecodable"  # the decoders' error handler, registered below
+
 csv.field_size_limit(CSV_FIELD_LIMIT)
+
+
+def _undecodable(error: UnicodeDecodeError) -> tuple[str, int]:
+    """Each byte the encoding cannot decode as the lone surrogate U+DC00 plus the byte, as
+    Python's "surrogateescape" does for bytes from 0x80; in UTF-16 (a lone surrogate, an odd
+    last byte) they may be lower, which "surrogateescape" refuses by raising."""
+    undecoded = error.object[error.start : error.end]
+    return "".join(chr(0xDC00 + byte) for byte in undecoded), error.end
+
+
+codecs.register_error(UNDECODABLE, _undecodable)
 
 
 class SourceError(ValueError):
@@ -141,7 +156,7 @@ class CsvReader:
         start = stream.peek(2)[:2]
         if encoding == "utf-16" and start and start not in (b"\xff\xfe", b"\xfe\xff"):
             raise SourceError("encoding=utf-16 needs the file to start with a byte order mark.")
-        self.text = io.TextIOWrapper(stream, encoding, errors="surrogateescape", newline="")
+        self.text = io.TextIOWrapper(stream, encoding, errors=UNDECODABLE, newline="")
         self.text._CHUNK_SIZE = DECODE_CHUNK  # the decoder's read size
         for_csv, self.lines = itertools.tee(self.text)
         self.reader = csv.reader(for_csv, delimiter=DELIMITERS[options.delimiter], strict=True)
