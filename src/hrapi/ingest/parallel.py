@@ -12,8 +12,8 @@ from the number of its first line, so every row's outcome, line and raw text are
 reading in order gives. A cut is a guess (a `"` inside an unquoted field is text, not a
 quote): a block whose reading meets any csv error (an unbalanced quote, a field past the
 limit, or the block's end inside a quoted field) is not used, and the input is read in
-order from that block's start on, as a small file is. UTF-16 inputs (whose `"` and line ends
-are not single bytes) are read in order from the start.
+order from that block's start on, as a small file is. A UTF-16 input (whose `"` and line ends
+are not single bytes) is cut, and read, as UTF-8 (utf16).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from hrapi.ingest.check import RowCheck
 from hrapi.ingest.pieces import Piece, joined
 from hrapi.ingest.sources import CsvInput, CsvReader
+from hrapi.ingest.utf16 import Utf8FromUtf16
 
 BLOCK_BYTES = 1 << 19  # bytes a helper reads at a time (about 11,000 rows of hires)
 FIRST_BLOCK_BYTES = 1 << 16  # read here before the helpers start (a full block: COPY 15 ms later)
@@ -42,14 +43,12 @@ _SIGNALS = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIG
 
 def csv_pieces(data: CsvInput, check: RowCheck, make: Callable) -> Iterator[Piece]:
     """The pieces (make(check, chunk)) of a CSV input, in order (see the module docstring)."""
-    if data.options.encoding == "utf-16":
-        for chunk in data.chunks():
-            yield make(check, chunk)
-        return
-    blocks = _Blocks(data.stream())
+    stream = data.stream()
+    if _transcoded(data):
+        stream = io.BufferedReader(Utf8FromUtf16(stream))
+    blocks = _Blocks(stream)
     first = blocks.next(min(FIRST_BLOCK_BYTES, BLOCK_BYTES))
-    reader = None if first is None else CsvReader(_bytes_stream(first[0]), data.table,
-                                                  data.options)  # fmt: skip
+    reader = None if first is None else _reader(_bytes_stream(first[0]), data)
     pieces = None if reader is None else _read(reader, check, make)
     if pieces is None:  # no line end outside quotes, or a csv error: all of it in order
         start = b"" if first is None else first[0]
@@ -190,8 +189,8 @@ def _help(tasks, results, parents_pipes: list, reading: tuple) -> None:
             block, first_line = tasks.recv()
         except EOFError:
             return
-        reader = CsvReader(_bytes_stream(block), data.table, data.options,
-                           first_line=first_line, order=order, continued=True)  # fmt: skip
+        reader = _reader(_bytes_stream(block), data, first_line=first_line, order=order,
+                         continued=True)  # fmt: skip
         pieces = _read(reader, check, make)
         results.send(None if pieces is None else joined(pieces))
 
@@ -199,10 +198,18 @@ def _help(tasks, results, parents_pipes: list, reading: tuple) -> None:
 def _in_order(data: CsvInput, check: RowCheck, make: Callable, stream, *, first_line: int,
               order) -> Iterator[Piece]:  # fmt: skip
     """The pieces of the input from a line on (the first: with its header), read here."""
-    reader = CsvReader(stream, data.table, data.options, first_line=first_line, order=order,
-                       continued=first_line > 1)  # fmt: skip
+    reader = _reader(stream, data, first_line=first_line, order=order, continued=first_line > 1)
     for chunk in reader.chunks():
         yield make(check, chunk)
+
+
+def _transcoded(data: CsvInput) -> bool:
+    """Whether the input's blocks are cut from it as UTF-8 (see utf16)."""
+    return data.options.encoding == "utf-16"
+
+
+def _reader(stream, data: CsvInput, **where) -> CsvReader:
+    return CsvReader(stream, data.table, data.options, transcoded=_transcoded(data), **where)
 
 
 def _read(reader: CsvReader, check: RowCheck, make: Callable) -> list[Piece] | None:

@@ -142,21 +142,25 @@ class CsvInput:
 class CsvReader:
     """One reading of a CSV stream, a Chunk at a time. A later part of a file (`continued`,
     from a line end, with the line number of its first line) has no header nor byte order
-    mark: `order` says where the table's columns are, as the file's header said."""
+    mark: `order` says where the table's columns are, as the file's header said. A
+    `transcoded` stream is a UTF-16 input as UTF-8 (see utf16)."""
 
     def __init__(self, stream, table: Table, options: CsvOptions, *, first_line: int = 1,
-                 order: list[int] | None = None, continued: bool = False):  # fmt: skip
+                 order: list[int] | None = None, continued: bool = False,
+                 transcoded: bool = False):  # fmt: skip
         self.table = table
         self.options = options
         self.continued = continued
         self.skipped = first_line - 1  # lines before this part of the file
-        encoding = ENCODINGS[options.encoding]
+        encoding, errors = ENCODINGS[options.encoding], UNDECODABLE
         if continued and encoding == "utf-8-sig":
             encoding = "utf-8"
         start = stream.peek(2)[:2]
-        if encoding == "utf-16" and start and start not in (b"\xff\xfe", b"\xfe\xff"):
+        if transcoded:  # UTF-16's undecodable bytes come as surrogates: taken as they are
+            encoding, errors = "utf-8", "surrogatepass"
+        elif encoding == "utf-16" and start and start not in (b"\xff\xfe", b"\xfe\xff"):
             raise SourceError("encoding=utf-16 needs the file to start with a byte order mark.")
-        self.text = io.TextIOWrapper(stream, encoding, errors=UNDECODABLE, newline="")
+        self.text = io.TextIOWrapper(stream, encoding, errors=errors, newline="")
         self.text._CHUNK_SIZE = DECODE_CHUNK  # the decoder's read size
         for_csv, self.lines = itertools.tee(self.text)
         self.reader = csv.reader(for_csv, delimiter=DELIMITERS[options.delimiter], strict=True)
