@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 
 from hrapi.ingest.check import RowCheck
 from hrapi.ingest.pieces import Piece, joined
+from hrapi.ingest.replay import Chain
 from hrapi.ingest.sources import CsvInput, CsvReader
 from hrapi.ingest.utf16 import Utf8FromUtf16
 
@@ -44,7 +45,7 @@ _SIGNALS = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIG
 def csv_pieces(data: CsvInput, check: RowCheck, make: Callable) -> Iterator[Piece]:
     """The pieces (make(check, chunk)) of a CSV input, in order (see the module docstring)."""
     stream = data.stream()
-    if _transcoded(data):
+    if data.options.encoding == "utf-16":  # cut as UTF-8, see _reader
         stream = io.BufferedReader(Utf8FromUtf16(stream))
     blocks = _Blocks(stream)
     first = blocks.next(min(FIRST_BLOCK_BYTES, BLOCK_BYTES))
@@ -203,13 +204,10 @@ def _in_order(data: CsvInput, check: RowCheck, make: Callable, stream, *, first_
         yield make(check, chunk)
 
 
-def _transcoded(data: CsvInput) -> bool:
-    """Whether the input's blocks are cut from it as UTF-8 (see utf16)."""
-    return data.options.encoding == "utf-16"
-
-
 def _reader(stream, data: CsvInput, **where) -> CsvReader:
-    return CsvReader(stream, data.table, data.options, transcoded=_transcoded(data), **where)
+    """A reader of this module's bytes: a UTF-16 input's are UTF-8 here (see utf16)."""
+    transcoded = data.options.encoding == "utf-16"
+    return CsvReader(stream, data.table, data.options, transcoded=transcoded, **where)
 
 
 def _read(reader: CsvReader, check: RowCheck, make: Callable) -> list[Piece] | None:
@@ -261,7 +259,7 @@ class _Blocks:
 
     def rest(self):
         """What no block holds: the bytes read ahead, then the rest of the stream."""
-        return _Chain(io.BytesIO(self._pending), self._stream)
+        return Chain(io.BytesIO(self._pending), self._stream)
 
     def _fill(self, size: int) -> None:
         parts = [self._pending]
@@ -294,23 +292,5 @@ def _cut(buffer: bytes) -> int:
 
 
 def _bytes_stream(block: bytes, then=None) -> io.BufferedReader:
-    raw = io.BytesIO(block) if then is None else _Chain(io.BytesIO(block), then)
+    raw = io.BytesIO(block) if then is None else Chain(io.BytesIO(block), then)
     return io.BufferedReader(raw)
-
-
-class _Chain(io.RawIOBase):
-    """Reads one stream to its end, then another."""
-
-    def __init__(self, first, second):
-        self._streams = [first, second]
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        while self._streams:
-            count = self._streams[0].readinto(buffer)
-            if count:
-                return count
-            self._streams.pop(0)
-        return 0

@@ -1,5 +1,5 @@
 """An input read more than once: a load that starts over, or reads the raw text of its rejects
-again, reads its body from the start.
+again, reads its body from the start; a reading resumed from bytes already read (Chain).
 
 A seekable file is rewound. Any other stream (a request body) is copied to a temporary file
 as it is read, and a later reading takes that copy and then the rest of the stream, copied in
@@ -85,3 +85,21 @@ class _Replay(io.RawIOBase):
             source._copied += count
         self._offset += len(data)
         return len(data)
+
+
+class Chain(io.RawIOBase):
+    """Reads one stream to its end, then another (bytes read ahead, then the rest)."""
+
+    def __init__(self, first, second):
+        self._streams = [first, second]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while self._streams:
+            count = self._streams[0].readinto(buffer)
+            if count:
+                return count
+            self._streams.pop(0)
+        return 0
