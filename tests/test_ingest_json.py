@@ -167,6 +167,7 @@ def test_lone_surrogates_in_json_strings_are_rejected_not_a_500(client, sql):
                            content_type="application/json")  # fmt: skip
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["rejects"][0]["reasons"] == ["department: Is not valid UTF-8."]
+    assert response.get_json()["rejects"][0]["raw"] == '{"id": 9, "department": "x\\udc80"}'
 
 
 def test_each_batch_is_on_record_once_with_its_counts(client, sql):

@@ -273,6 +273,6 @@ def _mask(count: int, left_out) -> list[bool]:
 
 
 def _unknown_fields(names: list) -> str:
-    shown = ", ".join(repr(printable(str(name))[:40]) for name in names[:5])
+    shown = ", ".join(repr(printable(str(name), escapes=True)[:40]) for name in names[:5])
     more = f" and {len(names) - 5} more" if len(names) > 5 else ""
     return f"Unknown fields: {shown}{more}."

@@ -38,29 +38,35 @@ def reason(field: str | None, message: str) -> str:
     return f"{field}: {message}" if field else message
 
 
-def printable(raw: str) -> str:
-    """Text as PostgreSQL can store it: undecodable bytes as \\xNN, other lone surrogates
-    (from JSON escapes) as \\uNNNN, NUL as \\x00; at most RAW_KEEP characters."""
+def printable(raw: str, *, escapes: bool = False) -> str:
+    """Text as PostgreSQL can store it: lone surrogates as the bytes a file's encoding could
+    not decode (U+DC00 plus the byte, see sources.UNDECODABLE), \\xNN, or with `escapes` (the
+    text is JSON's, whose escapes may hold any surrogate) as \\uNNNN; NUL as \\x00; at most
+    RAW_KEEP characters."""
     raw = raw[:RAW_KEEP]
     if raw.isascii() and "\x00" not in raw:
         return raw
     if NOT_UTF8.search(raw):
-        raw = NOT_UTF8.sub(_escaped_surrogate, raw)
+        raw = NOT_UTF8.sub(_escaped_surrogate if escapes else _undecoded_byte, raw)
     if "\x00" in raw:
         raw = raw.replace("\x00", "\\x00")
     return raw
 
 
-def _escaped_surrogate(match: re.Match) -> str:
+def _undecoded_byte(match: re.Match) -> str:
     code = ord(match.group())
     return f"\\x{code - 0xDC00:02x}" if 0xDC00 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def _escaped_surrogate(match: re.Match) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 def json_raw(row) -> str:
     """A JSON row's raw text, as stored with its reject (for a row nested hundreds of levels
     deep, which JSON bodies may hold, RAW_TOO_DEEP: its reasons still say what is wrong)."""
     try:
-        return printable(json.dumps(row, ensure_ascii=False))
+        return printable(json.dumps(row, ensure_ascii=False), escapes=True)
     except RecursionError:
         return RAW_TOO_DEEP
 
