@@ -42,7 +42,11 @@ TIMES = ["2021-11-07T02:48:42Z", "2021-01-01T00:00:00.1Z", "2021-01-01T00:00:00.
          "2000-02-29T00:00:00.5+01:00", "0999-12-31T23:59:59Z", "9000-01-01T00:00:00Z",
          "8999-12-31T23:59:59.999999-14:00", "1000-01-01T00:00:00+14:00", "2021-02-30T00:00:00",
          "0000-01-01T00:00:00", "2021-01-01T00:00:00.1234567", "2021-01-01T00:00:00Z\n",
-         "\uff12021-01-01T00:00:00Z", "2021-01-01T00:00:00\u00a0", ""]  # fmt: skip
+         "\uff12021-01-01T00:00:00Z", "2021-01-01T00:00:00\u00a0", "",
+         "2021-07-27 16:02:08+00", "2021-07-27 16:02:08.123456-05", "2021-12-31 23:30:00-0500",
+         "2021-01-01T00:10:00+14", "2021-01-01T00:10:00+1400", "2021-01-01 00:10:00+15",
+         "2021-01-01 00:10:00+1401", "2021-03-31 22:00:00-02", "2021-06-30  23:00:00+00",
+         "2021-06-30 23:00:00 +00", "2021-06-30 23:00:00+5", "2021-06-30 23:00:00+005"]  # fmt: skip
 ENDINGS = ["\n", "\r\n", "\r"]
 ENCODINGS = ["utf-8", "latin-1", "cp1252", "utf-16"]
 
@@ -166,11 +170,16 @@ def test_postgresql_reads_fast_instants_as_the_schema_values(sql):
                 "-23:00",
                 "+0530",
                 "z",
+                "+05",
+                "-0800",
+                "+14",
+                "-1359",
+                "-00",
             ]
         )
-        times.append(f"{rng.randrange(1000, 9000)}-{rng.randrange(1, 13):02d}-"
-                     f"{rng.randrange(1, 29):02d}T{rng.randrange(24):02d}:{rng.randrange(60):02d}"
-                     f":{rng.randrange(60):02d}{fraction}{zone}")  # fmt: skip
+        date = f"{rng.randrange(1000, 9000)}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}"
+        clock = f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}"
+        times.append(f"{date}{rng.choice('T ')}{clock}{fraction}{zone}")
     rows = [[str(i + 1), "Ann", when, "1", "9"] for i, when in enumerate(times)]
     body = "".join(",".join(row) + "\n" for row in rows).encode()
     check = RowCheck(table, PARENTS)
