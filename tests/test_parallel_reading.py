@@ -91,10 +91,10 @@ def test_blocks_read_by_helpers_give_what_a_reading_in_order_gives(monkeypatch, 
     body = csv_bytes(rows, rng, delimiter, encoding, quoting)
     if seed == 2:
         body = b"\xef\xbb\xbf" + body
-    if encoding == "utf-16":  # and some bytes UTF-16 cannot decode: a lone surrogate
-        lines = body.split(b"\n\x00")
-        lines[7] += b"\x00\xd8"
-        body = b"\n\x00".join(lines)
+    if encoding == "utf-16":  # and bytes UTF-16 cannot decode: a lone surrogate in a name
+        at = body.find("Person".encode("utf-16-le"), len(body) // 2)
+        assert at > 0
+        body = body[: at + 2] + b"\x00\xd8" + body[at + 4 :]
     options = CsvOptions(delimiter, encoding, "auto")
     expected = in_order(body, options)
     assert expected[2] > 350

@@ -14,14 +14,14 @@ from hrapi.ingest.rejects import copy_escaped
 from hrapi.ingest.row_schemas import INT32_MAX, TEXT_MAX_LENGTH, Int32, Text, UtcInstant
 
 # Datetimes the fast check takes: ISO 8601 with `T` or a space (PostgreSQL's own text output,
-# Python's str()), seconds, up to six decimals, and `Z` or an offset within +-14:00 as +HH:MM,
-# +HHMM or +HH; years 1000 to 8999 (so that UTC stays within Python's years) and only dates
-# that exist in every year (days up to 28, 29 and 30 but in February, 31 in the months that
-# have it). Anything else (February 29, other forms) goes to the schema.
+# Python's str()), minutes, seconds if any with up to six decimals, and `Z` or an offset within
+# +-14:00 as +HH:MM, +HHMM or +HH; years 1000 to 8999 (so that UTC stays within Python's years)
+# and only dates that exist in every year (days up to 28, 29 and 30 but in February, 31 in the
+# months that have it). Anything else (February 29, other forms) goes to the schema.
 _INSTANT = (
     r"[1-8][0-9]{3}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
     r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
-    r"[T ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+    r"[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?)?"
     r"(?:Z|[+-](?:0[0-9]|1[0-3])(?::?[0-5][0-9])?|[+-]14(?::?00)?)"
 )
 ONE_INSTANT = re.compile(_INSTANT)
