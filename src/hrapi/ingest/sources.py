@@ -2,12 +2,11 @@
 
 A CSV body is decoded as it is read (never held whole; bytes not valid in the encoding are
 kept as lone surrogates, U+DC00 plus the byte, so that the row holding them is rejected with
-its line number),
-split into lines at LF, CRLF or a lone CR, and parsed by the standard `csv` module (quotes,
-delimiters and line breaks inside quoted fields). Records come out a `Chunk` at a time, with
-what a reject needs: their line numbers and raw text. A first line naming the columns, in any
-order and any case, is a header (with `header=auto`, the default): values then map to columns
-by name. A load that must start over reads its input again (`CsvInput.chunks`).
+its line number), split into lines at LF, CRLF or a lone CR, and parsed by the standard `csv`
+module (quotes, delimiters and line breaks inside quoted fields). Records come out a `Chunk`
+at a time, with what a reject needs: their line numbers and raw text. A first line naming the
+columns, in any order and any case, is a header (with `header=auto`, the default): values then
+map to columns by name. A load that must start over reads its input again (`CsvInput.chunks`).
 """
 
 from __future__ import annotations
