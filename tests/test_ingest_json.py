@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from hrapi.ingest import session
 from hrapi.ingest.session import LoadSession
 from tests.helpers import assert_counts_add_up, batch, load_parents
 
@@ -189,6 +190,23 @@ def test_each_batch_is_on_record_once_with_its_counts(client, sql):
     for report in reports:
         listed = client.get(f"/api/v1/loads/{report['load_id']}").get_json()
         assert (listed["status"], listed["inserted"]) == ("completed", report["inserted"])
+    # the direct one is put on record once its rows are in: it started its duration earlier
+    spans = sql("SELECT started_at <= finished_at, finished_at - started_at = duration_ms"
+                " * interval '1 millisecond' FROM loads WHERE id = %s",
+                [reports[0]["load_id"]])  # fmt: skip
+    assert spans == [(True, True)]
+
+
+def test_a_batch_with_too_many_parents_to_hold_goes_through_staging(client, sql, monkeypatch):
+    """With more departments or jobs than the direct way holds, SQL checks the references."""
+    load_parents(client)
+    monkeypatch.setattr(session, "PARENTS_MAX", 1)
+    report = batch(client, "hired_employees", [hire(1), hire(2, job_id=99), hire(3)]).get_json()
+    assert (report["inserted"], report["rejected"]) == (2, 1)
+    assert report["rejects"][0]["reasons"] == ["job_id: job 99 does not exist"]
+    assert sql("SELECT id FROM hired_employees ORDER BY id") == [(1,), (3,)]
+    assert sql("SELECT count(*), min(status) FROM loads WHERE table_name = 'hired_employees'"
+               ) == [(1, "completed")]  # fmt: skip
 
 
 def test_a_batch_that_fails_is_on_record_as_failed_and_stores_nothing(client, sql, monkeypatch):

@@ -5,7 +5,8 @@ is one transaction:
 
 1. it is put on record in `loads`: a CSV load first, committed on its own (listed as running
    while it runs, with the rows read so far: see heartbeat; a load that dies is marked
-   failed), a JSON batch in its own transaction;
+   failed), a JSON batch in its own transaction (one that goes straight into its table once
+   its rows are in, complete: the fewer statements, the faster a batch);
 2. its records are checked a chunk at a time (check.RowCheck) and loaded by one strategy
    (strategies): straight into the table for a CSV of hires whose ids may be new, straight in
    for a batch of hires, or through staging and set-based SQL; a direct strategy that meets
@@ -58,8 +59,9 @@ INGEST_STEPS = (
     "drop_primary_key", "add_primary_key", "vacuum_hire_counts",
 )  # fmt: skip
 LOAD_QUERIES = (
-    "create_load", "complete_load", "fail_load", "fail_orphaned_loads", "list_rejects",
-    "get_load", "list_loads", "report_rejects", "count_errors", "beat", "own_backend",
+    "create_load", "record_batch", "complete_load", "fail_load", "fail_orphaned_loads",
+    "list_rejects", "get_load", "list_loads", "report_rejects", "count_errors", "beat",
+    "own_backend",
 )  # fmt: skip
 
 
@@ -113,22 +115,17 @@ class Ingestor:
         report = LoadReport(load_id=0, table=table.name, status="running", source=data.source)
         with self.database.connection() as conn, _collector_paused():
             may_skip = self._may_skip_key_checks(conn)
+            direct = table.name in strategies.DIRECT_TABLES and not limits.careful and may_skip
             try:
-                if data.source == "csv":  # on record while it runs, beating
-                    report.load_id = self._create_load(conn, load_fields)
-                    beating = Heartbeat(self.database, self.loads_sql["beat"], report)
-                else:
-                    beating = nullcontext()
-                with beating, conn.transaction():
-                    if data.source == "csv":
-                        own = conn.execute(self.loads_sql["own_backend"]).fetchone()[0]
-                        beating.backend_pid = own
-                    if not report.load_id:
-                        report.load_id = self._record(conn, load_fields)
-                    session = LoadSession(conn, self.steps[table.name], may_skip,
-                                                     report.load_id)  # fmt: skip
-                    self._run(session, table, data, report, limits=limits)
-                    self._finish(conn, report, started)
+                batched = data.source == "json" and direct
+                if batched:  # straight in, put on record once in (or else through staging)
+                    batched = self._batch_directly(
+                        conn, table, data, report, load_fields=load_fields, started=started
+                    )
+                if not batched:
+                    self._load_on_record(conn, table, data, report, load_fields=load_fields,
+                                         started=started, limits=limits, may_skip=may_skip,
+                                         direct=direct and data.source == "csv")  # fmt: skip
             except BaseException as exc:
                 report.duration_ms = _ms_since(started)
                 self._mark_failed(conn, report, exc, load_fields)
@@ -141,21 +138,66 @@ class Ingestor:
             raise LoadAborted(report)
         return report
 
-    def _run(self, session, table: Table, data, report: LoadReport, *, limits: Limits) -> None:
+    def _load_on_record(self, conn, table: Table, data, report: LoadReport, *,
+                        load_fields: dict, started: float, limits: Limits, may_skip: bool,
+                        direct: bool) -> None:  # fmt: skip
+        """The load put on record first (a CSV's committed on its own and beating while it
+        runs), then its rows by the strategy that fits and its record completed, in one
+        transaction. direct: a CSV of hires may try straight into the table."""
+        if data.source == "csv":
+            report.load_id = self._create_load(conn, load_fields)
+            beating = Heartbeat(self.database, self.loads_sql["beat"], report)
+        else:
+            beating = nullcontext()
+        with beating, conn.transaction():
+            if data.source == "csv":
+                beating.backend_pid = conn.execute(self.loads_sql["own_backend"]).fetchone()[0]
+            if not report.load_id:
+                report.load_id = self._record(conn, load_fields)
+            session = LoadSession(conn, self.steps[table.name], may_skip, report.load_id)
+            self._run(session, table, data, report, limits=limits, direct=direct)
+            self._finish(conn, report, started)
+
+    def _batch_directly(self, conn, table: Table, data, report: LoadReport, *,
+                        load_fields: dict, started: float) -> bool:  # fmt: skip
+        """A JSON batch of hires straight into its table (strategies.batch_directly), in a
+        transaction that puts it on record, complete, once its rows are in (record_batch.sql;
+        no savepoint, no record to update): True if it went; False, nothing of it written, when
+        it must go through staging (an id stored already or repeated, or too many parents)."""
+        done = False
+        try:
+            with conn.transaction():
+                session = LoadSession(conn, self.steps[table.name], True, 0)
+                rejects = strategies.batch_directly(session, table, next(data.chunks()), report)
+                if rejects is None:
+                    raise psycopg.Rollback
+                report.status = "completed"
+                report.duration_ms = _ms_since(started)
+                report.load_id = session.load_id = conn.execute(
+                    self.loads_sql["record_batch"], {**load_fields, **report.as_dict()}
+                ).fetchone()[0]
+                with RejectSpool(report.load_id) as spool:
+                    spool.extend(rejects)
+                    session.store_rejects(spool, probes_skipped=True)
+                self._list_rejects(conn, report)
+                done = True
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected) as exc:
+            log.info("a batch of %s: %s; loading through staging", table.name,
+                     type(exc).__name__)  # fmt: skip
+        if not done:
+            report.restart()
+            report.status, report.load_id = "running", 0
+        return done
+
+    def _run(self, session, table: Table, data, report: LoadReport, *, limits: Limits,
+             direct: bool) -> None:  # fmt: skip
         """The load's rows into the table by the strategy that fits (see the docstring); each
         strategy reads the input from its start."""
-        direct = table.name in strategies.DIRECT_TABLES and not limits.careful
-        if direct and session.may_skip:
+        if direct:
             try:
                 with session.conn.transaction():
-                    if data.source == "csv":
-                        done = strategies.into_table(session, table, data, report)
-                    else:
-                        with RejectSpool(report.load_id) as spool:
-                            done = strategies.batch_directly(session, table, next(data.chunks()),
-                                                             report, spool)  # fmt: skip
-                if done:
-                    return
+                    if strategies.into_table(session, table, data, report):
+                        return
             except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected,
                     strategies.StoredId) as exc:  # fmt: skip
                 log.info("load load_id=%s: %s; loading through staging", report.load_id,
@@ -170,6 +212,10 @@ class Ingestor:
             report.status = "completed"
         report.duration_ms = _ms_since(started)
         conn.execute(self.loads_sql["complete_load"], report.as_dict())
+        self._list_rejects(conn, report)
+
+    def _list_rejects(self, conn, report: LoadReport) -> None:
+        """The load's first rejects, into its report."""
         if not report.rejected:
             return
         position = "line" if report.source == "csv" else "index"

@@ -61,13 +61,19 @@ class LoadSession:
             return None
         return {"department_id": _either_form(departments), "job_id": _either_form(jobs)}
 
-    def store_rejects(self, spool: RejectSpool) -> int:
+    def store_rejects(self, spool: RejectSpool, *, probes_skipped: bool = False) -> int:
         """COPY the spooled rejects into load_rejects (without a key probe per row where the
-        role may skip them, the load's record locked instead); returns how many."""
+        role may skip them, the load's record locked instead); returns how many.
+
+        probes_skipped: the transaction skips the probes already, and wrote the load's record
+        itself, which no other session can delete before it commits (a JSON batch's)."""
         if not spool.count:
             return 0
-        with self._writing_rejects():
+        if probes_skipped:
             spool.copy_into(self.conn, self.steps["copy_rejects"])
+        else:
+            with self._writing_rejects():
+                spool.copy_into(self.conn, self.steps["copy_rejects"])
         return spool.count
 
     def store_set_rejects(self, data, params: dict) -> None:

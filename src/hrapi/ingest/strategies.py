@@ -113,20 +113,22 @@ def _key_dropped(session: LoadSession) -> bool:
     return True
 
 
-def batch_directly(session: LoadSession, table: Table, chunk: Chunk, report: LoadReport,
-                   spool: RejectSpool) -> bool:  # fmt: skip
-    """Load a JSON batch straight into its table: True if done, False (nothing written) if
-    its parents are too many. Raises UniqueViolation on an id stored already or repeated.
+def batch_directly(session: LoadSession, table: Table, chunk: Chunk,
+                   report: LoadReport) -> list | None:  # fmt: skip
+    """COPY a JSON batch of hires straight into its table; its rejects (report counted), or
+    None (nothing written) if its parents are too many. Raises UniqueViolation on an id stored
+    already or repeated.
 
-    Batches do not take the merge lock (lock_target): they only ever insert ids that are new,
-    which the primary key arbitrates, so two run side by side; a merge that meets one of
-    their ids retries (see through_staging)."""
-    parents = session.parents("skip_key_checks")  # skipped from here to check_keys_per_row
+    The per-row key probes stay skipped until the batch's transaction ends: what follows the
+    COPY there writes only the batch's record (loads has no foreign key) and its rejects, whose
+    record that same transaction writes (see Ingestor's _batch_directly). Batches do not take
+    the merge lock (lock_target): they only ever insert ids that are new, which the primary
+    key arbitrates, so two run side by side; a merge that meets one of their ids retries (see
+    through_staging)."""
+    parents = session.parents("skip_key_checks")  # skipped to the end of the transaction
     if parents is None:
-        session.run("check_keys_per_row")
-        return False
+        return None
     checked = RowCheck(table, parents).chunk(chunk, "json")
-    report.received = checked.received
     cursor = session.conn.cursor()
     with cursor.copy(session.steps["copy_batch"]) as copy:  # see copy_batch.sql
         copy.write(checked.copy_text())
@@ -134,14 +136,13 @@ def batch_directly(session: LoadSession, table: Table, chunk: Chunk, report: Loa
             copy.write_row(values)
     copied = checked.plain + len(checked.typed)
     if cursor.rowcount != copied:  # copy_batch.sql's WHERE is to keep every row
-        raise RuntimeError(f"load {report.load_id}: {copied} rows to COPY, {cursor.rowcount} "
-                           "copied")  # fmt: skip
-    session.run("check_keys_per_row")  # the hire_counts trigger counted the COPY's hires:
-    # it fires even so (see sql/schema/003_hire_counts_always.sql)
-    spool.extend(checked.rejects)
-    report.rejected = session.store_rejects(spool)
+        raise RuntimeError(f"{copied} rows of a batch to COPY, {cursor.rowcount} copied")
+    # the hire_counts trigger counted the COPY's hires: it fires even with the key probes
+    # skipped (see sql/schema/003_hire_counts_always.sql)
+    report.received = checked.received
+    report.rejected = len(checked.rejects)
     report.inserted = report.received - report.rejected
-    return True
+    return checked.rejects
 
 
 @dataclass(frozen=True)
