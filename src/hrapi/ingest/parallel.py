@@ -19,6 +19,7 @@ are not single bytes) is cut, and read, as UTF-8 (utf16).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import multiprocessing
 import queue
@@ -37,6 +38,7 @@ FIRST_BLOCK_BYTES = 1 << 16  # read here before the helpers start (a full block:
 HELPERS = 2  # processes that read blocks beside the load's own (this machine has two cores)
 QUEUED_BLOCKS = 2 * HELPERS  # blocks handed out and not taken back: memory stays bounded
 LONGEST_BLOCK = 1 << 26  # bytes without a line end outside quotes: read in order from there
+PIPE_BYTES = 1 << 20  # a pipe's capacity, where the system allows it (see _widen)
 HELPER_TIMEOUT = 300  # seconds a block may take (a helper that died never answers)
 # The server's signal handlers, which a helper must not run (it ends as any process does):
 _SIGNALS = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGCHLD")
@@ -99,6 +101,8 @@ class _Helpers:
         for _ in range(HELPERS):
             tasks_out, tasks_in = context.Pipe(duplex=False)
             results_out, results_in = context.Pipe(duplex=False)
+            _widen(tasks_in)
+            _widen(results_in)
             self._tasks.append(tasks_in)
             self._results.append(results_out)
             process = context.Process(
@@ -174,6 +178,14 @@ class _Helpers:
             self._error = exc
         finally:
             self._handed.put(None)
+
+
+def _widen(pipe) -> None:
+    """Let a pipe hold a whole block or piece (Linux: 64 KiB by default, where a piece's send
+    waited on its reader eight times over), so that a helper sends it and reads on; where the
+    system allows no more, the pipe stays as it is."""
+    with contextlib.suppress(OSError, AttributeError):
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
 def _help(tasks, results, parents_pipes: list, reading: tuple) -> None:
