@@ -12,7 +12,8 @@ is one transaction:
    for a batch of hires, or through staging and set-based SQL; a direct strategy that meets
    a repeated or stored id is rolled back and the load starts over through staging, reading
    its input again;
-3. the load's record is completed with its counts, in the same transaction as its data;
+3. the load's record is completed with its counts (a direct batch's is written complete), in
+   the same transaction as its data;
 4. now and then, once it has committed, the hire counts its triggers logged are folded into
    the summary (after the API's response is sent).
 
