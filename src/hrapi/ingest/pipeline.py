@@ -3,10 +3,10 @@
 Single and multi-file CSV uploads, JSON batches and `hrapi seed` call `Ingestor.load`. A load
 is one transaction:
 
-1. it is put on record in `loads`: a CSV load first, committed on its own (listed as running
-   while it runs, with the rows read so far: see heartbeat; a load that dies is marked
-   failed), a JSON batch in its own transaction (one that goes straight into its table once
-   its rows are in, complete: the fewer statements, the faster a batch);
+1. it is put on record in `loads` (records): a CSV load first, committed on its own (listed
+   as running while it runs, with the rows read so far: see heartbeat; a load that dies is
+   marked failed), a JSON batch in its own transaction (one that goes straight into its table
+   once its rows are in, complete: the fewer statements, the faster a batch);
 2. its records are checked a chunk at a time (check.RowCheck) and loaded by one strategy
    (strategies): straight into the table for a CSV of hires whose ids may be new, straight in
    for a batch of hires, or through staging and set-based SQL; a direct strategy that meets
@@ -36,8 +36,9 @@ from hrapi import metrics
 from hrapi.db import Database, DatabaseUnavailable
 from hrapi.ingest import strategies
 from hrapi.ingest.heartbeat import Heartbeat
-from hrapi.ingest.rejects import RejectSpool, reasons_of
-from hrapi.ingest.report import REPORT_REJECTS, LoadReport, log_report
+from hrapi.ingest.records import LoadRecords
+from hrapi.ingest.rejects import RejectSpool
+from hrapi.ingest.report import LoadReport, log_report
 from hrapi.ingest.session import LoadSession, may_skip_key_checks
 from hrapi.ingest.sources import CsvOptions
 from hrapi.ingest.strategies import Limits
@@ -88,6 +89,7 @@ class Ingestor:
         )
         add_table_queries(self.steps, sql_dir, ("table_is_empty",))  # shared with restores
         self.loads_sql = load_group(sql_dir, "loads", required=LOAD_QUERIES)
+        self.records = LoadRecords(database, self.loads_sql)
         self._may_skip: bool | None = None  # asked of the database once (see may_skip_key_checks)
         self._written_since_fold = 0  # hires written by this process since it last folded
 
@@ -129,7 +131,7 @@ class Ingestor:
                                          direct=direct and data.source == "csv")  # fmt: skip
             except BaseException as exc:
                 report.duration_ms = _ms_since(started)
-                self._mark_failed(conn, report, exc, load_fields)
+                self.records.mark_failed(conn, report, exc, load_fields)
                 raise
         if table.name == "hired_employees" and self._fold_due(report.inserted + report.updated):
             (after_response or _now)(self.fold_hire_counts)
@@ -146,7 +148,7 @@ class Ingestor:
         runs), then its rows by the strategy that fits and its record completed, in one
         transaction. direct: a CSV of hires may try straight into the table."""
         if data.source == "csv":
-            report.load_id = self._create_load(conn, load_fields)
+            report.load_id = self.records.create(conn, load_fields)
             beating = Heartbeat(self.database, self.loads_sql["beat"], report)
         else:
             beating = nullcontext()
@@ -154,10 +156,11 @@ class Ingestor:
             if data.source == "csv":
                 beating.backend_pid = conn.execute(self.loads_sql["own_backend"]).fetchone()[0]
             if not report.load_id:
-                report.load_id = self._record(conn, load_fields)
+                report.load_id = self.records.record(conn, load_fields)
             session = LoadSession(conn, self.steps[table.name], may_skip, report.load_id)
             self._run(session, table, data, report, limits=limits, direct=direct)
-            self._finish(conn, report, started)
+            report.duration_ms = _ms_since(started)
+            self.records.complete(conn, report)
 
     def _batch_directly(self, conn, table: Table, data, report: LoadReport, *,
                         load_fields: dict, started: float) -> bool:  # fmt: skip
@@ -174,13 +177,12 @@ class Ingestor:
                     raise psycopg.Rollback
                 report.status = "completed"
                 report.duration_ms = _ms_since(started)
-                report.load_id = session.load_id = conn.execute(
-                    self.loads_sql["record_batch"], {**load_fields, **report.as_dict()}
-                ).fetchone()[0]
+                report.load_id = self.records.record_done(conn, load_fields, report)
+                session.load_id = report.load_id
                 with RejectSpool(report.load_id) as spool:
                     spool.extend(rejects)
                     session.store_rejects(spool, probes_skipped=True)
-                self._list_rejects(conn, report)
+                self.records.list_rejects(conn, report)
                 done = True
         except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected) as exc:
             log.info("a batch of %s: %s; loading through staging", table.name,
@@ -206,27 +208,6 @@ class Ingestor:
             report.restart()
         with RejectSpool(report.load_id) as spool:
             strategies.through_staging(session, table, data, report, spool, limits=limits)
-
-    def _finish(self, conn, report: LoadReport, started: float) -> None:
-        """Complete the load's record (in its transaction) and list its first rejects."""
-        if report.status == "running":
-            report.status = "completed"
-        report.duration_ms = _ms_since(started)
-        conn.execute(self.loads_sql["complete_load"], report.as_dict())
-        self._list_rejects(conn, report)
-
-    def _list_rejects(self, conn, report: LoadReport) -> None:
-        """The load's first rejects, into its report."""
-        if not report.rejected:
-            return
-        position = "line" if report.source == "csv" else "index"
-        report.rejects = [
-            {position: line, "raw": raw, "reasons": reasons_of(errors), "errors": errors}
-            for line, raw, errors in conn.execute(
-                self.loads_sql["list_rejects"],
-                {"load_id": report.load_id, "after": -1, "limit": REPORT_REJECTS},
-            )
-        ]
 
     def _fold_due(self, written: int) -> bool:
         """Whether this process has written enough hires since it last folded the hire counts
@@ -269,57 +250,6 @@ class Ingestor:
                     "several times slower (see sql/ingest/may_skip_key_checks.sql)"
                 )
         return self._may_skip
-
-    def _create_load(self, conn, load_fields: dict) -> int:
-        """Put a load on record, committed on its own; its id."""
-        with conn.pipeline():  # one round trip
-            created = conn.execute(self.loads_sql["create_load"], load_fields)
-            conn.commit()
-        return created.fetchone()[0]
-
-    def _record(self, conn, load_fields: dict) -> int:
-        """Put a load on record in the transaction under way; its id."""
-        return conn.execute(self.loads_sql["create_load"], load_fields).fetchone()[0]
-
-    def _mark_failed(self, conn, report: LoadReport, exc: BaseException, load_fields: dict) -> None:
-        """Record the failure if the database still answers (a batch whose record was rolled
-        back with its rows is put on record now); else the next load's sweep will mark a
-        recorded load failed, and a batch is not on record at all: its client got the error
-        and nothing of it was stored."""
-        error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        report.status = "failed"
-        metrics.count_load(report)
-        log.warning("load load_id=%s table=%s status=failed error=%s", report.load_id or None,
-                    report.table, error)  # fmt: skip
-        if report.source == "json":
-            report.load_id = 0  # its record went with the rolled-back transaction
-        try:
-            with conn.transaction():
-                load_id = report.load_id or self._record(conn, load_fields)
-                conn.execute(
-                    self.loads_sql["fail_load"],
-                    {"load_id": load_id, "error": error, "duration_ms": report.duration_ms},
-                )
-            report.load_id = load_id
-        except (psycopg.Error, DatabaseUnavailable):
-            if report.load_id and self._mark_failed_elsewhere(report, error):
-                return
-            if report.load_id:
-                log.warning("could not mark load %s failed now; it will be swept", report.load_id)
-            else:
-                log.warning("could not put the failed %s batch on record; nothing of it was "
-                            "stored", report.table)  # fmt: skip
-
-    def _mark_failed_elsewhere(self, report: LoadReport, error: str) -> bool:
-        """Mark a recorded load failed on another connection (its own is in no state to, in
-        the middle of a COPY say); whether that worked."""
-        try:
-            with self.database.connection(timeout=2) as other:
-                other.execute(self.loads_sql["fail_load"], {"load_id": report.load_id,
-                              "error": error, "duration_ms": report.duration_ms})  # fmt: skip
-        except (psycopg.Error, DatabaseUnavailable):
-            return False
-        return True
 
 
 @contextmanager
