@@ -171,7 +171,7 @@ class Ingestor:
         done = False
         try:
             with conn.transaction():
-                session = LoadSession(conn, self.steps[table.name], True, 0)
+                session = LoadSession(conn, self.steps[table.name], may_skip=True, load_id=0)
                 rejects = strategies.batch_directly(session, table, next(data.chunks()), report)
                 if rejects is None:
                     raise psycopg.Rollback
