@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 import time
 
 import pytest
@@ -187,6 +188,25 @@ def test_a_field_past_the_csv_limit_is_a_reject_not_a_crash(client):
     assert_counts_add_up(report)
     assert report["inserted"] >= 1
     assert any("Unreadable CSV" in r["reasons"][0] for r in report["rejects"])
+
+
+def test_a_quote_left_open_names_the_lines_it_took(client, sql):
+    """A quote left open takes the lines after it into one field, up to the csv module's
+    limit: the reject says which lines those were (its raw text keeps only the first 10,000
+    characters), and reading goes on after them."""
+    lines = [f"{i},Department {i:07d}" for i in range(1, 60_001)]  # 27 characters a line
+    lines[9] = '10,"Open quote'
+    response = upload_csv(client, "departments", "\n".join(lines) + "\n")
+    report = response.get_json()
+    assert_counts_add_up(report)
+    (reject,) = report["rejects"]
+    assert reject["line"] == 10 and reject["errors"][0]["code"] == "source-error"
+    first, last = map(int, re.search(r"takes lines (\d+) to (\d+)", reject["reasons"][0]).groups())
+    assert first == 10 and "its first 10000 characters are kept" in reject["reasons"][0]
+    # every line is loaded or within the reject
+    assert report["inserted"] == 60_000 - (last - first + 1) == report["received"] - 1
+    ids = {row[0] for row in sql("SELECT id FROM departments")}
+    assert ids == set(range(1, 10)) | set(range(last + 1, 60_001))
 
 
 def test_a_page_of_rejects_walks_the_key_whatever_the_statistics(client, sql):

@@ -17,11 +17,12 @@ import csv
 import io
 import itertools
 import operator
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
-from hrapi.ingest.rejects import Rejected, json_raw, printable
+from hrapi.ingest.rejects import RAW_KEEP, Rejected, json_raw, printable
 from hrapi.ingest.replay import Replayable
 from hrapi.tables import Table
 
@@ -193,8 +194,9 @@ class CsvReader:
         if error is not None:
             used = len(rows) if spans is None else sum(spans)
             bad = "".join(lines[used:]).rstrip("\r\n")
-            chunk.rejects.append(Rejected(self.skipped + done + used + 1, printable(bad), (
-                (None, "source-error", f"Unreadable CSV: {error} (an unbalanced quote?)"),
+            line = self.skipped + done + used + 1
+            chunk.rejects.append(Rejected(line, printable(bad), (
+                (None, "source-error", _unreadable(error, line, len(lines) - used, len(bad))),
             )))  # fmt: skip
             chunk.lines = lines[:used]
         chunk.order = self.order
@@ -210,11 +212,12 @@ class CsvReader:
         names = [name.strip().lower() for name in chunk.rows[0]]
         if mode == "auto" and not _looks_like_header(names, columns):
             return
-        unknown = [n for n in names if n not in columns]
-        missing = [c for c in columns if c not in names]
-        repeated = sorted({n for n in names if names.count(n) > 1})
+        counts = Counter(names)  # one pass: a first line may hold any number of fields
+        unknown = [n for n in counts if n not in columns]
+        missing = [c for c in columns if c not in counts]
+        repeated = sorted(n for n, count in counts.items() if count > 1)
         if unknown or missing or repeated:
-            problems = [f"{label} {', '.join(map(repr, which))}" for label, which in (
+            problems = [f"{label} {_some(which)}" for label, which in (
                 ("unknown columns", unknown), ("missing columns", missing),
                 ("repeated columns", repeated)) if which]  # fmt: skip
             raise SourceError(
@@ -230,6 +233,24 @@ class CsvReader:
         chunk.spans = None if chunk.spans is None else chunk.spans[1:]
         if names != list(columns):
             self.order = chunk.order = [names.index(c) for c in columns]
+
+
+def _unreadable(error: csv.Error, line: int, lines: int, characters: int) -> str:
+    """The reason of an unreadable record: one that took many lines (a quote left open takes
+    the lines after it into one field) says which, so that none goes unaccounted for."""
+    if lines <= 1:
+        return f"Unreadable CSV: {error} (an unbalanced quote?)"
+    kept = "" if characters <= RAW_KEEP else f"; its first {RAW_KEEP} characters are kept"
+    return (
+        f"Unreadable CSV: {error} (an unbalanced quote?); the record takes lines {line} to "
+        f"{line + lines - 1}, none of them loaded{kept}"
+    )
+
+
+def _some(names: list[str], shown: int = 5) -> str:
+    """Names for a message: the first few, and how many more."""
+    listed = ", ".join(repr(name[:40]) for name in names[:shown])
+    return listed if len(names) <= shown else f"{listed} and {len(names) - shown} more"
 
 
 def _looks_like_header(names: list[str], columns: tuple[str, ...]) -> bool:
