@@ -3,6 +3,7 @@ lines nobody can forge."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import logging
@@ -62,6 +63,23 @@ def test_a_row_with_many_unknown_keys_gets_one_short_reason(client):
     assert response.status_code == 201
     reasons = response.get_json()["rejects"][0]["reasons"]
     assert len(reasons) == 1 and "and 1996 more" in reasons[0] and len(reasons[0]) < 400
+
+
+@pytest.mark.parametrize(("path", "content_type", "body"), [
+    ("/api/v1/tables/departments/upload", "text/csv", b"1,Sales\n"),
+    ("/api/v1/tables/departments/batch", "application/json",
+     b'{"rows": [{"id": 1, "department": "Sales"}]}'),
+])  # fmt: skip
+def test_a_compressed_body_is_415_not_read_as_text(client, sql, path, content_type, body):
+    response = client.post(path, data=gzip.compress(body), content_type=content_type,
+                           headers={"Content-Encoding": "gzip"})  # fmt: skip
+    assert response.status_code == 415
+    assert "Content-Encoding 'gzip'" in response.get_json()["message"]
+    assert sql("SELECT count(*) FROM loads") == [(0,)]
+    plain = client.post(path, data=body, content_type=content_type,
+                        headers={"Content-Encoding": "identity"})  # fmt: skip
+    assert plain.status_code == 201  # identity is no encoding at all
+    assert sql("SELECT department FROM departments") == [("Sales",)]
 
 
 def test_a_path_with_a_line_break_cannot_forge_a_log_line(client):

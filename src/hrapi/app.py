@@ -11,7 +11,16 @@ from flask import Flask
 from flask_smorest import Api
 
 from hrapi import cli, embedded_db
-from hrapi.api import auth, dashboard, docs, errors, metrics, parameters, request_log
+from hrapi.api import (
+    auth,
+    content_encoding,
+    dashboard,
+    docs,
+    errors,
+    metrics,
+    parameters,
+    request_log,
+)
 from hrapi.api import backups as backups_api
 from hrapi.api import insights as insights_api
 from hrapi.api import loads as loads_api
@@ -66,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     docs.init_app(app)
     errors.init_app(app, api)
     parameters.init_app(app)
+    content_encoding.init_app(app)
     cli.register_commands(app)
     return app
 
