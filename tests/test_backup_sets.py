@@ -149,6 +149,8 @@ def test_a_set_with_a_changed_file_or_an_unknown_name_is_refused(loaded, setting
     before = sql(TABLE_QUERIES["hired_employees"])
     assert loaded.post("/api/v1/backups/20990101T000000.000000Z/restore").status_code == 404
     assert loaded.post("/api/v1/backups/..%2Fhired_employees/restore").status_code == 404
+    long_name = loaded.post(f"/api/v1/backups/{'x' * 100_000}/restore")
+    assert long_name.status_code == 404 and len(long_name.get_json()["message"]) < 300
     path = settings.backup_dir / "sets" / entry["name"] / "jobs.avro"
     path.write_bytes(path.read_bytes()[:-5])
     response = loaded.post(f"/api/v1/backups/{entry['name']}/restore")

@@ -125,7 +125,7 @@ class BackupFiles:
                 return backup
         raise BackupError(
             404,
-            f"{name!r} is not one of the backups of {table}; "
+            f"{name[:100]!r} is not one of the backups of {table}; "
             f"GET /api/v1/tables/{table}/backups lists them.",
         )
 

@@ -66,7 +66,7 @@ class BackupSets:
                     raise BackupError(422, f"Backup set {name} lacks {', '.join(missing)}.")
                 return entry
         raise BackupError(
-            404, f"{name!r} is not one of the backup sets; GET /api/v1/backups lists them."
+            404, f"{name[:100]!r} is not one of the backup sets; GET /api/v1/backups lists them."
         )
 
     @contextmanager
