@@ -123,7 +123,7 @@ def test_listing_is_newest_first(loaded):
         "20990101T000000.000000Z.avro",
         "",
         "x.json",
-        "x" * 100_000,
+        pytest.param("x" * 100_000, id="x*100000"),
     ],
 )
 def test_names_that_are_not_listed_backups_are_refused(loaded, name):
