@@ -97,7 +97,7 @@ class Ingestor:
              limits: Limits = NO_LIMITS, request_id: str | None = None,
              after_response: Callable[[Callable[[], None]], None] | None = None,
              ) -> LoadReport:  # fmt: skip
-        """Load an input (sources.CsvInput or JsonInput) into table in one transaction.
+        """Load an input (a CsvInput or a JsonInput) into table in one transaction.
 
         after_response: where the load may hand housekeeping that need not delay its caller
         (the API runs it once the response is sent); without it, it runs before this returns.

@@ -1,4 +1,4 @@
-"""Where a load's records come from: CSV streams (every dialect the options name) and JSON rows.
+"""Where a CSV load's records come from: streams in every dialect the options name.
 
 A CSV body is decoded as it is read (never held whole; bytes not valid in the encoding are
 kept as lone surrogates, U+DC00 plus the byte, so that the row holding them is rejected with
@@ -7,6 +7,7 @@ module (quotes, delimiters and line breaks inside quoted fields). Records come o
 at a time, with what a reject needs: their line numbers and raw text. A first line naming the
 columns, in any order and any case, is a header (with `header=auto`, the default): values then
 map to columns by name. A load that must start over reads its input again (`CsvInput.chunks`).
+A JSON batch's rows come as the same Chunks (json_input.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import codecs
 import csv
 import io
 import itertools
-import operator
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -262,50 +262,3 @@ def _span(row: list[str]) -> int:
     """How many lines a record took: one, plus the line breaks inside its quoted fields."""
     text = "".join(row)
     return 1 + text.count("\n") + text.count("\r") - text.count("\r\n")
-
-
-class JsonInput:
-    """A JSON batch's rows as loads read them (any number of times), as one Chunk."""
-
-    source = "json"
-
-    def __init__(self, rows: list, table: Table):
-        self.rows = rows
-        self.table = table
-        self._chunk: Chunk | None = None  # made once: every reading yields it
-
-    def chunks(self) -> Iterator[Chunk]:
-        if self._chunk is None:
-            self._chunk = self._as_chunk()
-        yield self._chunk
-
-    def _as_chunk(self) -> Chunk:
-        """The rows as tuples of their values in column order (None for a row that is not an
-        object with exactly the table's fields): one C call a row where all rows are plain."""
-        columns = self.table.columns
-        getter = operator.itemgetter(*columns)
-        rows, width = self.rows, len(columns)
-        if set(map(type, rows)) == {dict} and set(map(len, rows)) == {width}:
-            try:
-                return Chunk(list(map(getter, rows)), 0, objects=rows)
-            except KeyError:
-                pass
-        values = [
-            _values_of(row, getter) if type(row) is dict and len(row) == width else None
-            for row in rows
-        ]
-        return Chunk(values, 0, objects=rows)
-
-    def raws(self, indices: Iterable[int]) -> Iterator[tuple[int, str]]:
-        """(index, raw text) of the rows at these indices."""
-        return ((index, json_raw(self.rows[index])) for index in indices)
-
-    def close(self) -> None:
-        pass
-
-
-def _values_of(row: dict, getter) -> tuple | None:
-    try:
-        return getter(row)
-    except KeyError:
-        return None

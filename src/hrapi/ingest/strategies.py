@@ -171,7 +171,7 @@ class Limits:
 
 def through_staging(session: LoadSession, table: Table, data, report: LoadReport,
                     spool: RejectSpool, *, limits: Limits) -> None:  # fmt: skip
-    """Load an input (sources.CsvInput or JsonInput) through the session's staging table and
+    """Load an input (a CsvInput or a JsonInput) through the session's staging table and
     set-based SQL (see the module docstring), within the limits; report.status says how it
     ended (completed, dry_run, aborted). Rows are staged without their raw text, read again
     from the input for the rejects the set-based steps make."""
