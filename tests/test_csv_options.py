@@ -3,6 +3,7 @@ datetimes with offsets and fractions; correct rows, rejects and line numbers for
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -117,6 +118,30 @@ def test_bytes_not_valid_in_the_encoding_are_rejected_per_line(client, sql):
     assert upload_csv(client, "departments", b"1,x\n", encoding="ebcdic").status_code == 422
 
 
+@pytest.mark.parametrize(("given", "named"), [
+    ({"encoding": "ISO-8859-1", "delimiter": "\t", "header": "TRUE"},
+     {"encoding": "latin-1", "delimiter": "tab", "header": "true"}),
+    ({"encoding": "Latin1", "delimiter": "TAB", "header": "Auto"},
+     {"encoding": "latin-1", "delimiter": "tab", "header": "auto"}),
+    ({"encoding": "windows-1252", "delimiter": "\\t", "header": "true"},
+     {"encoding": "cp1252", "delimiter": "tab", "header": "true"}),
+])  # fmt: skip
+def test_options_are_taken_in_any_case_and_by_their_other_names(client, sql, given, named):
+    body = "id\tdepartment\n1\tCaf\u00e9\n".encode("latin-1")
+    report = upload_csv(client, "departments", body, **given).get_json()
+    assert (report["inserted"], report["rejected"]) == (1, 0), report
+    assert sql("SELECT department FROM departments") == [("Caf\u00e9",)]
+    options = client.get(f"/api/v1/loads/{report['load_id']}").get_json()["options"]
+    assert {k: options[k] for k in named} == named  # recorded by the names the docs give
+
+
+@pytest.mark.parametrize("value", ["utf-16-le", "ascii", "a\x00b", "x" * 5000, ""])
+def test_an_encoding_we_do_not_read_is_a_422_naming_the_ones_we_do(client, value):
+    response = upload_csv(client, "departments", b"1,x\n", encoding=value)
+    assert response.status_code == 422
+    assert "utf-8, latin-1, cp1252, utf-16" in json.dumps(response.get_json())
+
+
 @pytest.mark.parametrize("endian", ["le", "be"])
 def test_utf16_that_does_not_decode_is_rejected_per_line_not_a_500(client, sql, endian):
     """UTF-16's undecodable code units (a lone surrogate, an odd last byte) hold bytes below
@@ -154,6 +179,6 @@ def test_seed_takes_the_csv_options(runner, sql, tmp_path):
         encoding="latin-1",
     )
     result = runner.invoke(args=["seed", str(tmp_path), "--delimiter", ";", "--encoding",
-                                 "latin-1", "--header", "true"])  # fmt: skip
+                                 "ISO-8859-1", "--header", "True"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert sql("SELECT name, datetime AT TIME ZONE 'UTC' FROM hired_employees")[0][0] == "José"

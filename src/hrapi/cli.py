@@ -21,7 +21,7 @@ from hrapi import create_app, synthetic
 from hrapi.backups import BackupError
 from hrapi.db import DatabaseUnavailable, apply_schema
 from hrapi.ingest import CsvInput, CsvOptions, EmptyInput, Limits, SourceError
-from hrapi.ingest.sources import DELIMITERS, ENCODINGS, HEADER_MODES
+from hrapi.ingest.sources import DELIMITERS, ENCODINGS, HEADER_MODES, option_name
 from hrapi.tables import LOAD_ORDER, TABLES
 
 
@@ -46,14 +46,29 @@ def db_url() -> None:
     click.echo(_database().url)
 
 
+class CsvOption(click.Choice):
+    """A CSV option's value by its name, in any case or by an alias (sources.option_name), as
+    the upload endpoints take it."""
+
+    def __init__(self, option: str, choices):
+        super().__init__(list(choices))
+        self.option = option
+
+    def convert(self, value, param, ctx):
+        return super().convert(option_name(self.option, value) or value, param, ctx)
+
+
 @click.command("seed")
 @click.argument(
     "directory", default="fixtures", type=click.Path(exists=True, file_okay=False, path_type=Path)
 )
 @click.option("--on-conflict", type=click.Choice(["reject", "update"]), default="reject")
-@click.option("--delimiter", type=click.Choice(list(DELIMITERS)), default=",", show_default=True)
-@click.option("--encoding", type=click.Choice(list(ENCODINGS)), default="utf-8", show_default=True)
-@click.option("--header", type=click.Choice(HEADER_MODES), default="auto", show_default=True)
+@click.option("--delimiter", type=CsvOption("delimiter", DELIMITERS), default=",",
+              show_default=True)  # fmt: skip
+@click.option("--encoding", type=CsvOption("encoding", ENCODINGS), default="utf-8",
+              show_default=True)  # fmt: skip
+@click.option("--header", type=CsvOption("header", HEADER_MODES), default="auto",
+              show_default=True)  # fmt: skip
 @click.option("--append", is_flag=True, help="load into tables that hold rows already")
 @with_appcontext
 def seed(directory: Path, *, on_conflict: str, delimiter: str, encoding: str, header: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from hrapi.ingest.row_schemas import INT32_MAX
-from hrapi.ingest.sources import DELIMITERS, ENCODINGS, HEADER_MODES, CsvOptions
+from hrapi.ingest.sources import DELIMITERS, ENCODINGS, HEADER_MODES, CsvOptions, option_name
 from hrapi.ingest.strategies import Limits
 
 MAX_BATCH_ROWS = 1000
@@ -78,25 +78,42 @@ class LoadArgs(Schema):
                       args["max_reject_ratio"])  # fmt: skip
 
 
+class CsvOption(fields.String):
+    """A CSV option's value, taken by its name in any case or by an alias (sources.option_name),
+    loaded as its name here; anything else names the values it may take."""
+
+    def __init__(self, option: str, choices, **kwargs):
+        super().__init__(validate=validate.OneOf(list(choices)), **kwargs)
+        self.option = option
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return option_name(self.option, text) or text  # OneOf refuses what names none
+
+
 class CsvLoadArgs(LoadArgs):
     """Query parameters of CSV uploads: how the file is written."""
 
-    delimiter = fields.String(
+    delimiter = CsvOption(
+        "delimiter",
+        DELIMITERS,
         load_default=",",
-        validate=validate.OneOf(list(DELIMITERS)),
         metadata={"description": "the field delimiter: `,` (default), `;`, `|` or `tab`"},
     )
-    encoding = fields.String(
+    encoding = CsvOption(
+        "encoding",
+        ENCODINGS,
         load_default="utf-8",
-        validate=validate.OneOf(list(ENCODINGS)),
         metadata={
             "description": "utf-8 (default; a byte order mark is skipped), latin-1, cp1252, or "
-            "utf-16 (byte order mark required). Bytes not valid in it are a per-row reject."
+            "utf-16 (byte order mark required), in any case or by another of their names "
+            "(ISO-8859-1, windows-1252). Bytes not valid in it are a per-row reject."
         },
     )
-    header = fields.String(
+    header = CsvOption(
+        "header",
+        HEADER_MODES,
         load_default="auto",
-        validate=validate.OneOf(list(HEADER_MODES)),
         metadata={
             "description": "auto (default): a first line naming the columns, in any order and "
             "case, is a header; true: the first line must be one; false: no header. With a "

@@ -33,6 +33,9 @@ FIRST_CHUNK_ROWS = 2  # a header and a record: all a load reads before it is on 
 DELIMITERS = {",": ",", ";": ";", "|": "|", "tab": "\t"}
 ENCODINGS = {"utf-8": "utf-8-sig", "latin-1": "latin-1", "cp1252": "cp1252", "utf-16": "utf-16"}
 HEADER_MODES = ("auto", "true", "false")
+# Other names of the encodings, as exports and users write them (any case; see option_name).
+_ENCODING_NAMES = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "iso8859-1": "latin-1",
+                   "cp1252": "cp1252", "utf-16": "utf-16"}  # fmt: skip
 
 UNDECODABLE = "hrapi-undecodable"  # the decoders' error handler, registered below
 
@@ -52,6 +55,21 @@ codecs.register_error(UNDECODABLE, _undecodable)
 
 class SourceError(ValueError):
     """The input cannot be read as asked (a header that does not fit, a missing BOM): 422."""
+
+
+def option_name(option: str, value: str) -> str | None:
+    """A CSV option's value by its name here (a key of DELIMITERS or ENCODINGS, or one of
+    HEADER_MODES), whatever its case or alias (`UTF-8`, `ISO-8859-1`, `windows-1252`; a tab
+    or `\\t` for `tab`); None if it names none of them."""
+    if option == "delimiter":
+        value = "tab" if value in ("\t", "\\t") else value.lower()
+        return value if value in DELIMITERS else None
+    if option == "header":
+        return value.lower() if value.lower() in HEADER_MODES else None
+    try:
+        return _ENCODING_NAMES.get(codecs.lookup(value).name)
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
+        return None
 
 
 @dataclass(frozen=True)
