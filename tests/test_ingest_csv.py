@@ -19,6 +19,7 @@ from hrapi.tables import TABLES
 from tests.helpers import (
     SlowBody,
     assert_counts_add_up,
+    batch,
     load_parents,
     upload_csv,
     upload_in_background,
@@ -517,10 +518,11 @@ def test_a_file_whose_first_id_is_stored_goes_through_staging_at_once(client, sq
 
 def test_a_first_load_holds_its_table_and_readers_answer_503_meanwhile(client, sql):
     """The first load of an empty table builds its primary key after its rows are in, holding
-    the table until it commits: a read of its rows waits 3 s at most, then answers 503 (a
-    worker is not tied up for the load's length); other tables are read as usual."""
+    the table until it commits: a read of its rows, and a JSON batch, wait 3 s at most, then
+    answer 503 (a worker is not tied up for the load's length); other tables are read as
+    usual, and the batch goes in once the load is done."""
     load_parents(client)
-    uploading, answer = upload_in_background(client, SlowBody(40_000, 8))
+    uploading, answer = upload_in_background(client, SlowBody(40_000, 12))
     held = "SELECT count(*) FROM pg_locks WHERE relation = 'hired_employees'::regclass AND " \
         "mode = 'AccessExclusiveLock' AND granted"  # fmt: skip
     deadline = time.monotonic() + 5
@@ -535,8 +537,18 @@ def test_a_first_load_holds_its_table_and_readers_answer_503_meanwhile(client, s
     assert "hired_employees is being loaded" in response.get_json()["message"]
     assert 2.5 < waited < 6
     assert client.get("/api/v1/tables/jobs/rows").status_code == 200
+    started = time.monotonic()
+    row = {"id": 90_001, "name": "Late", "datetime": HIRE, "department_id": 1, "job_id": 1}
+    refused = batch(client, "hired_employees", [row])
+    waited = time.monotonic() - started
+    assert uploading.is_alive()
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
+    assert "hired_employees is being loaded" in refused.get_json()["message"]
+    assert 2.5 < waited < 6
     uploading.join()
     assert answer["response"].get_json()["inserted"] == 40_000
+    assert batch(client, "hired_employees", [row]).get_json()["inserted"] == 1
+    assert sql("SELECT count(*) FROM hired_employees") == [(40_001,)]
     rows = client.get("/api/v1/tables/hired_employees/rows?limit=2").get_json()["rows"]
     assert [row["id"] for row in rows] == [1, 2]
     assert sql("SELECT count(*) FROM pg_constraint WHERE conrelid = 'hired_employees'::regclass "

@@ -25,7 +25,15 @@ from hrapi.api.schemas import (
     RowsPageSchema,
     document_errors,
 )
-from hrapi.ingest import CsvInput, EmptyInput, Ingestor, JsonInput, LoadAborted, SourceError
+from hrapi.ingest import (
+    CsvInput,
+    EmptyInput,
+    Ingestor,
+    JsonInput,
+    LoadAborted,
+    SourceError,
+    TableBusy,
+)
 from hrapi.ingest.row_schemas import ROW_SCHEMAS
 from hrapi.tables import LOAD_ORDER, TABLES, Table
 
@@ -69,6 +77,13 @@ def table_or_404(name: str) -> Table:
     return table
 
 
+def _busy(table: Table):
+    """503: a load holds the table (a first load does until it ends), and the request waited
+    for it 3 s."""
+    abort(503, message=f"{table.name} is being loaded (a first load holds the table until it "
+          "ends); try again shortly.", headers={"Retry-After": "5"})  # fmt: skip
+
+
 class Aborted(Exception):
     """A load passed its reject limit: answered 422 with its report (and the reports of the
     files a multi-file upload loaded before it)."""
@@ -93,6 +108,8 @@ def _run_load(table: Table, data, args: dict, filename: str | None = None) -> di
         abort(422, message=f"No rows to load into {table.name}: the input is empty.")
     except SourceError as exc:
         abort(422, message=str(exc))
+    except TableBusy:
+        _busy(table)
     except LoadAborted as exc:
         request_log.note_load_id(exc.report.load_id)
         raise Aborted(exc.report.as_dict()) from exc
@@ -278,9 +295,7 @@ class TableRows(MethodView):
                     queries["read_rows"], {"after": args["after"], "limit": args["limit"]}
                 ).fetchall()
             except psycopg.errors.LockNotAvailable:
-                abort(503, message=f"{target.name} is being loaded (a first load holds the "
-                      "table until it ends); try again shortly.",
-                      headers={"Retry-After": "5"})  # fmt: skip
+                _busy(target)
         if wants_csv():
             return csv_response(target.header, records, f"{target.name}.csv")
         schema = ROW_SCHEMAS[target.name]()

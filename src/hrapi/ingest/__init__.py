@@ -5,10 +5,10 @@ see pipeline for the steps of a load and strategies for how rows reach the table
 """
 
 from hrapi.ingest.json_input import JsonInput
-from hrapi.ingest.pipeline import EmptyInput, Ingestor, LoadAborted
+from hrapi.ingest.pipeline import EmptyInput, Ingestor, LoadAborted, TableBusy
 from hrapi.ingest.report import LoadReport
 from hrapi.ingest.sources import CsvInput, CsvOptions, SourceError
 from hrapi.ingest.strategies import Limits
 
 __all__ = ["CsvInput", "CsvOptions", "EmptyInput", "Ingestor", "JsonInput", "Limits",
-           "LoadAborted", "LoadReport", "SourceError"]  # fmt: skip
+           "LoadAborted", "LoadReport", "SourceError", "TableBusy"]  # fmt: skip

@@ -58,7 +58,7 @@ INGEST_STEPS = (
     "drop_unchanged", "reject_conflicts", "update_conflicts", "parent_ids",
     "copy_target", "copy_batch", "fold_hire_counts_lock", "fold_hire_counts",
     "stage_overlaps_target", "count_stage", "count_conflicts", "id_stored",
-    "drop_primary_key", "add_primary_key", "vacuum_hire_counts",
+    "drop_primary_key", "add_primary_key", "vacuum_hire_counts", "wait_for_target",
 )  # fmt: skip
 LOAD_QUERIES = (
     "create_load", "record_batch", "complete_load", "fail_load", "fail_orphaned_loads",
@@ -69,6 +69,15 @@ LOAD_QUERIES = (
 
 class EmptyInput(ValueError):
     """The input holds no rows at all."""
+
+
+class TableBusy(Exception):
+    """A batch waited 3 s for a load that holds its table (sql/ingest/wait_for_target.sql):
+    nothing of it was written; the client may send it again shortly."""
+
+    def __init__(self, table: str):
+        super().__init__(f"{table} is held by a load")
+        self.table = table
 
 
 class LoadAborted(Exception):
@@ -167,7 +176,8 @@ class Ingestor:
         """A JSON batch of hires straight into its table (strategies.batch_directly), in a
         transaction that puts it on record, complete, once its rows are in (record_batch.sql;
         no savepoint, no record to update): True if it went; False, nothing of it written, when
-        it must go through staging (an id stored already or repeated, or too many parents)."""
+        it must go through staging (an id stored already or repeated, or too many parents).
+        Raises TableBusy when a load held the table for 3 s."""
         done = False
         try:
             with conn.transaction():
@@ -187,6 +197,8 @@ class Ingestor:
         except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected) as exc:
             log.info("a batch of %s: %s; loading through staging", table.name,
                      type(exc).__name__)  # fmt: skip
+        except psycopg.errors.LockNotAvailable as exc:
+            raise TableBusy(table.name) from exc
         if not done:
             report.restart()
             report.status, report.load_id = "running", 0
