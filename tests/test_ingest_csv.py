@@ -522,7 +522,7 @@ def test_a_first_load_holds_its_table_and_readers_answer_503_meanwhile(client, s
     answer 503 (a worker is not tied up for the load's length); other tables are read as
     usual, and the batch goes in once the load is done."""
     load_parents(client)
-    uploading, answer = upload_in_background(client, SlowBody(40_000, 12))
+    uploading, answer = upload_in_background(client, SlowBody(40_000, 16))
     held = "SELECT count(*) FROM pg_locks WHERE relation = 'hired_employees'::regclass AND " \
         "mode = 'AccessExclusiveLock' AND granted"  # fmt: skip
     deadline = time.monotonic() + 5
@@ -534,7 +534,7 @@ def test_a_first_load_holds_its_table_and_readers_answer_503_meanwhile(client, s
     waited = time.monotonic() - started
     assert uploading.is_alive()  # still loading: the 503 is the load's doing
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
-    assert "hired_employees is being loaded" in response.get_json()["message"]
+    assert "hired_employees is held by a load" in response.get_json()["message"]
     assert 2.5 < waited < 6
     assert client.get("/api/v1/tables/jobs/rows").status_code == 200
     started = time.monotonic()
@@ -543,12 +543,19 @@ def test_a_first_load_holds_its_table_and_readers_answer_503_meanwhile(client, s
     waited = time.monotonic() - started
     assert uploading.is_alive()
     assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
-    assert "hired_employees is being loaded" in refused.get_json()["message"]
+    assert "hired_employees is held by a load" in refused.get_json()["message"]
     assert 2.5 < waited < 6
+    departments = batch(client, "departments", [{"id": 9, "department": "Late"}])
+    assert departments.status_code == 503  # held against writes while hires load
+    assert "departments is held by a load" in departments.get_json()["message"]
     uploading.join()
     assert answer["response"].get_json()["inserted"] == 40_000
     assert batch(client, "hired_employees", [row]).get_json()["inserted"] == 1
     assert sql("SELECT count(*) FROM hired_employees") == [(40_001,)]
+    assert batch(client, "departments", [{"id": 9, "department": "Late"}]).status_code == 201
+    failed = sql("SELECT table_name, error FROM loads WHERE status = 'failed' ORDER BY id")
+    assert [name for name, _ in failed] == ["hired_employees", "departments"]
+    assert all("held by a load" in error for _, error in failed)
     rows = client.get("/api/v1/tables/hired_employees/rows?limit=2").get_json()["rows"]
     assert [row["id"] for row in rows] == [1, 2]
     assert sql("SELECT count(*) FROM pg_constraint WHERE conrelid = 'hired_employees'::regclass "

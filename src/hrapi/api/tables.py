@@ -78,10 +78,10 @@ def table_or_404(name: str) -> Table:
 
 
 def _busy(table: Table):
-    """503: a load holds the table (a first load does until it ends), and the request waited
-    for it 3 s."""
-    abort(503, message=f"{table.name} is being loaded (a first load holds the table until it "
-          "ends); try again shortly.", headers={"Retry-After": "5"})  # fmt: skip
+    """503: a load holds the table, and the request waited for it 3 s."""
+    abort(503, message=f"{table.name} is held by a load until it ends (a first load holds its "
+          "table; a load of hires holds departments and jobs against writes); try again "
+          "shortly.", headers={"Retry-After": "5"})  # fmt: skip
 
 
 class Aborted(Exception):

@@ -71,15 +71,6 @@ class EmptyInput(ValueError):
     """The input holds no rows at all."""
 
 
-class TableBusy(Exception):
-    """A batch waited 3 s for a load that holds its table (sql/ingest/wait_for_target.sql):
-    nothing of it was written; the client may send it again shortly."""
-
-    def __init__(self, table: str):
-        super().__init__(f"{table} is held by a load")
-        self.table = table
-
-
 class LoadAborted(Exception):
     """A load passed a reject limit: nothing of it was kept but its record and rejects."""
 
@@ -177,7 +168,7 @@ class Ingestor:
         transaction that puts it on record, complete, once its rows are in (record_batch.sql;
         no savepoint, no record to update): True if it went; False, nothing of it written, when
         it must go through staging (an id stored already or repeated, or too many parents).
-        Raises TableBusy when a load held the table for 3 s."""
+        Raises session.TableBusy when a load held the table for 3 s."""
         done = False
         try:
             with conn.transaction():
@@ -197,8 +188,6 @@ class Ingestor:
         except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected) as exc:
             log.info("a batch of %s: %s; loading through staging", table.name,
                      type(exc).__name__)  # fmt: skip
-        except psycopg.errors.LockNotAvailable as exc:
-            raise TableBusy(table.name) from exc
         if not done:
             report.restart()
             report.status, report.load_id = "running", 0

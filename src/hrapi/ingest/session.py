@@ -10,6 +10,7 @@ import logging
 from array import array
 from contextlib import contextmanager
 
+import psycopg
 from psycopg import sql
 
 from hrapi.ingest.check import PARENTS_MAX
@@ -19,6 +20,15 @@ CACHED_PARENTS_MAX = 10_000  # departments or jobs whose two forms a process kee
 RAWS_PAGE = 10_000  # rejects whose raw text is sent at a time (see store_set_rejects)
 
 log = logging.getLogger(__name__)
+
+
+class TableBusy(Exception):
+    """A JSON batch waited 3 s for a load that holds its table (sql/ingest/wait_for_target.sql):
+    nothing of it was written; the client may send it again shortly."""
+
+    def __init__(self, table: str):
+        super().__init__(f"{table} is held by a load")
+        self.table = table
 
 
 class LoadSession:
@@ -33,6 +43,15 @@ class LoadSession:
 
     def run(self, name: str, params: dict | None = None):
         return self.conn.execute(self.steps[name], params)
+
+    @contextmanager
+    def bounded_wait(self, table: str):
+        """Inside, a lock wait past wait_for_target.sql's timeout raises TableBusy (its
+        transaction is lost with it)."""
+        try:
+            yield
+        except psycopg.errors.LockNotAvailable as exc:
+            raise TableBusy(table) from exc
 
     def together(self, *names: str):
         """Steps without parameters in one round trip; a cursor on the last one's rows."""

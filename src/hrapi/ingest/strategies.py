@@ -117,7 +117,7 @@ def batch_directly(session: LoadSession, table: Table, chunk: Chunk,
                    report: LoadReport) -> list | None:  # fmt: skip
     """COPY a JSON batch of hires straight into its table; its rejects (report counted), or
     None (nothing written) if its parents are too many. Raises UniqueViolation on an id stored
-    already or repeated, LockNotAvailable when a load held the table for 3 s.
+    already or repeated, TableBusy when a load held the table for 3 s.
 
     The per-row key probes stay skipped until the batch's transaction ends: what follows the
     COPY there writes only the batch's record (loads has no foreign key) and its rejects, whose
@@ -125,8 +125,8 @@ def batch_directly(session: LoadSession, table: Table, chunk: Chunk,
     the merge lock (lock_target): they only ever insert ids that are new, which the primary
     key arbitrates, so two run side by side; a merge that meets one of their ids retries (see
     through_staging)."""
-    # the table waited for 3 s at most (wait_for_target.sql); the probes skipped to the end
-    parents = session.parents("wait_for_target", "skip_key_checks")
+    with session.bounded_wait(table.name):  # the probes are skipped to the end
+        parents = session.parents("wait_for_target", "skip_key_checks")
     if parents is None:
         return None
     checked = RowCheck(table, parents).chunk(chunk, "json")
@@ -178,7 +178,9 @@ def through_staging(session: LoadSession, table: Table, data, report: LoadReport
     from the input for the rejects the set-based steps make."""
     hires = table.name == "hired_employees"
     source = data.source
-    session.together("tune_session", "create_stage", "create_set_rejects")
+    batch = ("wait_for_target",) if source == "json" else ()  # a batch waits 3 s at most
+    with session.bounded_wait(table.name):
+        session.together(*batch, "tune_session", "create_stage", "create_set_rejects")
     parents = session.parents() if hires else None
     check = RowCheck(table, parents, getattr(data, "options", CsvOptions()).encoding)
     order = IdOrder()
