@@ -33,9 +33,10 @@ FIRST_CHUNK_ROWS = 2  # a header and a record: all a load reads before it is on 
 DELIMITERS = {",": ",", ";": ";", "|": "|", "tab": "\t"}
 ENCODINGS = {"utf-8": "utf-8-sig", "latin-1": "latin-1", "cp1252": "cp1252", "utf-16": "utf-16"}
 HEADER_MODES = ("auto", "true", "false")
-# Other names of the encodings, as exports and users write them (any case; see option_name).
-_ENCODING_NAMES = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "iso8859-1": "latin-1",
-                   "cp1252": "cp1252", "utf-16": "utf-16"}  # fmt: skip
+# Each encoding under the name Python's codecs give it and its codec, so that any alias of
+# either finds it (see option_name).
+_ENCODING_NAMES = {codecs.lookup(spelling).name: name
+                   for name, codec in ENCODINGS.items() for spelling in (name, codec)}  # fmt: skip
 
 UNDECODABLE = "hrapi-undecodable"  # the decoders' error handler, registered below
 
