@@ -30,7 +30,7 @@ from hrapi.ingest.column_rules import (
     indices_of,
     value_passes,
 )
-from hrapi.ingest.rejects import Rejected, printable
+from hrapi.ingest.rejects import Rejected, in_brief
 from hrapi.ingest.row_schemas import (
     MISSING,
     ROW_SCHEMAS,
@@ -289,6 +289,4 @@ def _mask(count: int, left_out) -> list[bool]:
 
 
 def _unknown_fields(names: list) -> str:
-    shown = ", ".join(repr(printable(str(name), escapes=True)[:40]) for name in names[:5])
-    more = f" and {len(names) - 5} more" if len(names) > 5 else ""
-    return f"Unknown fields: {shown}{more}."
+    return f"Unknown fields: {in_brief(names, escapes=True)}."

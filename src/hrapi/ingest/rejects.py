@@ -53,6 +53,13 @@ def printable(raw: str, *, escapes: bool = False) -> str:
     return raw
 
 
+def in_brief(names, *, escapes: bool = False) -> str:
+    """Names for a message: the first five, each printable and at most 40 characters, and how
+    many more (a header or a JSON row may hold any number, of any length)."""
+    shown = ", ".join(repr(printable(str(name), escapes=escapes)[:40]) for name in names[:5])
+    return shown if len(names) <= 5 else f"{shown} and {len(names) - 5} more"
+
+
 def _undecoded_byte(match: re.Match) -> str:
     code = ord(match.group())
     return f"\\x{code - 0xDC00:02x}" if 0xDC00 <= code <= 0xDCFF else f"\\u{code:04x}"

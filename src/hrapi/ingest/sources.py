@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
-from hrapi.ingest.rejects import RAW_KEEP, Rejected, json_raw, printable
+from hrapi.ingest.rejects import RAW_KEEP, Rejected, in_brief, json_raw, printable
 from hrapi.ingest.replay import Replayable
 from hrapi.tables import Table
 
@@ -236,7 +236,7 @@ class CsvReader:
         missing = [c for c in columns if c not in counts]
         repeated = sorted(n for n, count in counts.items() if count > 1)
         if unknown or missing or repeated:
-            problems = [f"{label} {_some(which)}" for label, which in (
+            problems = [f"{label} {in_brief(which)}" for label, which in (
                 ("unknown columns", unknown), ("missing columns", missing),
                 ("repeated columns", repeated)) if which]  # fmt: skip
             raise SourceError(
@@ -264,12 +264,6 @@ def _unreadable(error: csv.Error, line: int, lines: int, characters: int) -> str
         f"Unreadable CSV: {error} (an unbalanced quote?); the record takes lines {line} to "
         f"{line + lines - 1}, none of them loaded{kept}"
     )
-
-
-def _some(names: list[str], shown: int = 5) -> str:
-    """Names for a message: the first few, and how many more."""
-    listed = ", ".join(repr(name[:40]) for name in names[:shown])
-    return listed if len(names) <= shown else f"{listed} and {len(names) - shown} more"
 
 
 def _looks_like_header(names: list[str], columns: tuple[str, ...]) -> bool:
