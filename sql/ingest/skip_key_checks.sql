@@ -9,4 +9,8 @@
 -- (reject_missing_references.sql, or the parent ids a direct load checks against), and no
 -- other session can delete or change a department or job until this transaction ends.
 -- Other sessions are not affected: their writes still run every trigger.
+--
+-- A direct batch of hires runs on a connection whose session skips the probes already, where
+-- it may (src/hrapi/db.py, Database.connection(skipping_key_checks=True)): the same reasoning
+-- holds for each of its transactions, and no other caller gets such a connection so set.
 SET LOCAL session_replication_role = replica

@@ -5,14 +5,20 @@ when the database is down; requests then get a 503 and work again once it is bac
 (`sql/schema/NNN_*.sql`, applied in order, each once) is applied at start-up under an advisory
 lock, so two workers starting together cannot race; if the database is down at start-up it is
 applied by the first request that reaches it.
+
+A connection is lent either as usual or, to callers that check references themselves (a direct
+batch of hires), with its session skipping the per-row foreign-key triggers: see
+`connection(skipping_key_checks=True)`.
 """
 
 from __future__ import annotations
 
 import logging
+import select
 import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import psycopg
@@ -27,6 +33,10 @@ REQUEST_TIMEOUT_S = 5.0  # how long a request waits for a connection before its 
 HEALTH_TIMEOUT_S = 1.5  # /health must answer in under 2 s
 STARTUP_TIMEOUT_S = 5.0  # how long start-up waits for the database before going on without it
 RECONNECT_TIMEOUT_S = 5.0
+# A session that skips the per-row triggers but those enabled ALWAYS (the foreign keys' probes;
+# hire_counts still counts), and back to the usual. See Database.connection.
+SKIP_KEY_CHECKS = "SET session_replication_role = replica"
+CHECK_KEYS = "RESET session_replication_role"
 
 
 class DatabaseUnavailable(Exception):
@@ -38,9 +48,11 @@ class Database:
 
     def __init__(self, url: str, pool_size: int, sql_dir: Path, *, pgbouncer: bool = False):
         self.url = url
+        self.pgbouncer = pgbouncer
         self.schema_dir = sql_dir / "schema"
         self._schema_ready = False
         self._schema_lock = threading.Lock()
+        self._skipping_key_checks: weakref.WeakSet = weakref.WeakSet()  # connections set so
         self.pool = ConnectionPool(
             url,
             min_size=1,
@@ -55,7 +67,7 @@ class Database:
                 # psycopg then prepares nothing server-side.
                 **({"prepare_threshold": None} if pgbouncer else {}),
             },
-            check=ConnectionPool.check_connection,
+            check=check_idle_connection,
             # Give up a reconnection attempt after a few seconds (its backoff would otherwise
             # grow without bound); the next request that needs a connection starts a new one.
             reconnect_timeout=RECONNECT_TIMEOUT_S,
@@ -77,21 +89,40 @@ class Database:
         self.pool.close()
 
     @contextmanager
-    def connection(self, timeout: float = REQUEST_TIMEOUT_S) -> Iterator[psycopg.Connection]:
+    def connection(
+        self, timeout: float = REQUEST_TIMEOUT_S, *, skipping_key_checks: bool = False
+    ) -> Iterator[psycopg.Connection]:
         """A pooled connection (committed on success, rolled back on error).
 
         Connection failures surface as DatabaseUnavailable, which the API answers with 503.
+
+        skipping_key_checks: for a caller that checks references itself, and whose role may
+        skip the probes (sql/ingest/skip_key_checks.sql says when that is safe), a connection
+        whose session skips the per-row foreign-key triggers (session_replication_role =
+        replica) unless behind PgBouncer, whose transaction pooling would carry the setting to
+        other clients (then skips_key_checks says no, and the caller sets it for its own
+        transaction). Every other caller gets its connection with the probes on. The setting
+        stays with a connection from one such caller to the next, because changing it empties
+        PostgreSQL's plan cache: set in each transaction, it cost a 1000-row batch of hires
+        a tenth of its database time in planning again (docs/performance.md).
         """
         self.ensure_schema(timeout=timeout)
-        with self.raw_connection(timeout) as conn:
+        with self.raw_connection(timeout, skipping_key_checks=skipping_key_checks) as conn:
             yield conn
 
+    def skips_key_checks(self, conn: psycopg.Connection) -> bool:
+        """Whether this connection's session skips the per-row foreign-key triggers."""
+        return conn in self._skipping_key_checks
+
     @contextmanager
-    def raw_connection(self, timeout: float) -> Iterator[psycopg.Connection]:
+    def raw_connection(
+        self, timeout: float, *, skipping_key_checks: bool = False
+    ) -> Iterator[psycopg.Connection]:
         """A pooled connection, the schema not checked (DatabaseUnavailable if none comes)."""
         try:
             with self.pool.connection(timeout=timeout) as conn:
                 metrics.pool_state(self.pool.get_stats())
+                self._key_checks(conn, skip=skipping_key_checks and not self.pgbouncer)
                 yield conn
         except PoolTimeout as exc:
             raise DatabaseUnavailable(f"no database connection within {timeout:g} s") from exc
@@ -99,6 +130,22 @@ class Database:
             raise DatabaseUnavailable(_first_line(exc)) from exc
         finally:
             metrics.pool_state(self.pool.get_stats())  # the gauges of /metrics
+
+    def _key_checks(self, conn: psycopg.Connection, *, skip: bool) -> None:
+        """Set the session's per-row key checks as the caller needs them, where they are
+        not so already (one round trip, outside any transaction)."""
+        if self.skips_key_checks(conn) == skip:
+            return
+        conn.autocommit = True
+        try:
+            conn.execute(SKIP_KEY_CHECKS if skip else CHECK_KEYS)
+        finally:
+            with suppress(psycopg.Error):  # a connection lost meanwhile: its error goes on
+                conn.autocommit = False
+        if skip:
+            self._skipping_key_checks.add(conn)
+        else:
+            self._skipping_key_checks.discard(conn)
 
     def ensure_schema(self, timeout: float = REQUEST_TIMEOUT_S) -> None:
         if self._schema_ready:
@@ -144,6 +191,26 @@ def apply_schema(conn: psycopg.Connection, schema_dir: Path) -> list[str]:
             conn.execute("INSERT INTO schema_migrations (name) VALUES (%s)", [path.name])
             applied_now.append(path.name)
     return applied_now
+
+
+def check_idle_connection(conn: psycopg.Connection) -> None:
+    """The pool's check of a connection it lends: psycopg_pool's own (a round trip) only when
+    the idle connection's socket has something to read, as it has once the server ended the
+    session (a restart, a terminated backend: its last words, then end of file) or sent a
+    notice; otherwise the connection is lent as it was left. A round trip a request cost
+    about 0.1 ms of CPU here, the worker's and PostgreSQL's (docs/performance.md)."""
+    if conn.closed:
+        raise psycopg.OperationalError("the connection is closed")
+    if _readable(conn.pgconn.socket):
+        ConnectionPool.check_connection(conn)
+
+
+def _readable(fd: int) -> bool:
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([fd], [], [], 0)[0])
 
 
 def _first_line(exc: BaseException) -> str:

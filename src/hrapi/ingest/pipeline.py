@@ -116,23 +116,21 @@ class Ingestor:
                        "on_conflict": limits.on_conflict, "options": Jsonb(options),
                        "request_id": request_id}  # fmt: skip
         report = LoadReport(load_id=0, table=table.name, status="running", source=data.source)
-        with self.database.connection() as conn, _collector_paused():
-            may_skip = self._may_skip_key_checks(conn)
-            direct = table.name in strategies.DIRECT_TABLES and not limits.careful and may_skip
-            try:
-                batched = data.source == "json" and direct
-                if batched:  # straight in, put on record once in (or else through staging)
-                    batched = self._batch_directly(
+        may_skip = self._may_skip_key_checks()
+        direct = table.name in strategies.DIRECT_TABLES and not limits.careful and may_skip
+        done = False
+        with _collector_paused():
+            on_record = (report, load_fields, started)  # to mark the load failed with
+            if data.source == "json" and direct:  # straight in, or else through staging
+                with self._connection(*on_record, skipping_key_checks=True) as conn:
+                    done = self._batch_directly(
                         conn, table, data, report, load_fields=load_fields, started=started
                     )
-                if not batched:
+            if not done:
+                with self._connection(*on_record) as conn:
                     self._load_on_record(conn, table, data, report, load_fields=load_fields,
                                          started=started, limits=limits, may_skip=may_skip,
                                          direct=direct and data.source == "csv")  # fmt: skip
-            except BaseException as exc:
-                report.duration_ms = _ms_since(started)
-                self.records.mark_failed(conn, report, exc, load_fields)
-                raise
         if table.name == "hired_employees" and self._fold_due(report.inserted + report.updated):
             (after_response or _now)(self.fold_hire_counts)
         log_report(report)
@@ -140,6 +138,19 @@ class Ingestor:
         if report.status == "aborted":
             raise LoadAborted(report)
         return report
+
+    @contextmanager
+    def _connection(self, report: LoadReport, load_fields: dict, started: float, *,
+                    skipping_key_checks: bool = False):  # fmt: skip
+        """A connection for the load (see db.Database.connection); the load is marked failed
+        on it (records.mark_failed) if it fails inside."""
+        with self.database.connection(skipping_key_checks=skipping_key_checks) as conn:
+            try:
+                yield conn
+            except BaseException as exc:
+                report.duration_ms = _ms_since(started)
+                self.records.mark_failed(conn, report, exc, load_fields)
+                raise
 
     def _load_on_record(self, conn, table: Table, data, report: LoadReport, *,
                         load_fields: dict, started: float, limits: Limits, may_skip: bool,
@@ -172,7 +183,8 @@ class Ingestor:
         done = False
         try:
             with conn.transaction():
-                session = LoadSession(conn, self.steps[table.name], may_skip=True, load_id=0)
+                session = LoadSession(conn, self.steps[table.name], may_skip=True, load_id=0,
+                                      skipping=self.database.skips_key_checks(conn))  # fmt: skip
                 rejects = strategies.batch_directly(session, table, next(data.chunks()), report)
                 if rejects is None:
                     raise psycopg.Rollback
@@ -239,12 +251,14 @@ class Ingestor:
         except (psycopg.Error, DatabaseUnavailable) as exc:
             log.warning("could not fold the hire counts now: %s", type(exc).__name__)
 
-    def _may_skip_key_checks(self, conn) -> bool:
-        """Whether the role may skip per-row key checks (sql/ingest/may_skip_key_checks.sql)."""
+    def _may_skip_key_checks(self) -> bool:
+        """Whether the role may skip per-row key checks (sql/ingest/may_skip_key_checks.sql),
+        asked of the database by a process's first load."""
         if self._may_skip is None:
-            self._may_skip = may_skip_key_checks(
-                conn, self.steps["hired_employees"]["may_skip_key_checks"]
-            )
+            with self.database.connection() as conn:
+                self._may_skip = may_skip_key_checks(
+                    conn, self.steps["hired_employees"]["may_skip_key_checks"]
+                )
             if not self._may_skip:
                 log.warning(
                     "the database role may not skip per-row foreign-key checks: hires load "

@@ -32,14 +32,17 @@ class TableBusy(Exception):
 
 
 class LoadSession:
-    """A load's connection with its table's SQL steps, and whether its role may skip the
-    per-row key probes (sql/ingest/may_skip_key_checks.sql)."""
+    """A load's connection with its table's SQL steps, whether its role may skip the per-row
+    key probes (sql/ingest/may_skip_key_checks.sql), and whether its session skips them
+    already (skipping: see db.Database.connection)."""
 
-    def __init__(self, conn, steps: dict, may_skip: bool, load_id: int):
+    def __init__(self, conn, steps: dict, may_skip: bool, load_id: int, *,
+                 skipping: bool = False):  # fmt: skip
         self.conn = conn
         self.steps = steps
         self.may_skip = may_skip
         self.load_id = load_id
+        self.skipping = skipping
 
     def run(self, name: str, params: dict | None = None):
         return self.conn.execute(self.steps[name], params)

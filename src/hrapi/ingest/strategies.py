@@ -119,14 +119,16 @@ def batch_directly(session: LoadSession, table: Table, chunk: Chunk,
     None (nothing written) if its parents are too many. Raises UniqueViolation on an id stored
     already or repeated, TableBusy when a load held the table for 3 s.
 
-    The per-row key probes stay skipped until the batch's transaction ends: what follows the
-    COPY there writes only the batch's record (loads has no foreign key) and its rejects, whose
-    record that same transaction writes (see Ingestor's _batch_directly). Batches do not take
+    The per-row key probes are skipped for the whole of the batch's transaction (its session
+    skips them already, see db.Database.connection, or its first statements do): what follows
+    the COPY there writes only the batch's record (loads has no foreign key) and its rejects,
+    whose record that same transaction writes (see Ingestor's _batch_directly). Batches do not take
     the merge lock (lock_target): they only ever insert ids that are new, which the primary
     key arbitrates, so two run side by side; a merge that meets one of their ids retries (see
     through_staging)."""
-    with session.bounded_wait(table.name):  # the probes are skipped to the end
-        parents = session.parents("wait_for_target", "skip_key_checks")
+    skip = () if session.skipping else ("skip_key_checks",)  # to the end of the transaction
+    with session.bounded_wait(table.name):
+        parents = session.parents("wait_for_target", *skip)
     if parents is None:
         return None
     checked = RowCheck(table, parents).chunk(chunk, "json")
