@@ -35,6 +35,23 @@ def test_unknown_query_parameters_are_named(client):
     assert "tabel" in json.dumps(body["errors"]) and "tabel" in body["message"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "name"),
+    [("POST", "/api/v1/tables/departments/upload?on_conflict=update&on_conflict=reject",
+      "on_conflict"),
+     ("POST", "/api/v1/tables/departments/upload?delimiter=%3B&delimiter=%2C", "delimiter"),
+     ("GET", "/api/v1/tables/jobs/rows?limit=5&limit=10", "limit"),
+     ("GET", "/api/v1/insights/hires-by-quarter?year=2021&year=2022&year=2023", "year")],
+)  # fmt: skip
+def test_a_parameter_given_twice_is_named_not_taken_once(client, sql, method, path, name):
+    response = client.open(path, method=method, data="1,Sales\n", content_type="text/csv")
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["errors"]["query"][name][0].startswith("Given "), body
+    assert name in body["message"]
+    assert sql("SELECT count(*) FROM loads") == [(0,)]
+
+
 def test_a_batch_body_over_its_limit_is_413_before_it_is_parsed(client):
     rows = [{"id": i, "name": "x" * 900, "datetime": "2021-01-01T00:00:00Z",
              "department_id": 1, "job_id": 1} for i in range(1, 6000)]  # fmt: skip

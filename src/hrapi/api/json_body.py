@@ -20,6 +20,7 @@ import json
 
 import orjson
 from flask_smorest import Blueprint as SmorestBlueprint
+from marshmallow import ValidationError
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
@@ -45,11 +46,26 @@ def loads(body: bytes):
 class JsonBodyParser(FlaskParser):
     """webargs' Flask parser, with JSON bodies read by loads, and query parameters loaded as
     their schema says (marshmallow's default: an unknown one is a 422 naming it; webargs
-    would drop it silently, so that a typo changed nothing without a word)."""
+    would drop it silently, so that a typo changed nothing without a word). A parameter given
+    twice is a 422 naming it too: webargs would take the first and drop the others silently
+    (`?on_conflict=update&on_conflict=reject` loaded with `update`)."""
 
     DEFAULT_UNKNOWN_BY_LOCATION = {  # noqa: RUF012 - webargs' own convention
         **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None,
     }  # fmt: skip
+
+    def load_querystring(self, req, schema):
+        values = super().load_querystring(req, schema)
+        single = {field.data_key or name for name, field in schema.fields.items()}
+        single -= values.multiple_keys
+        repeated = {
+            key: [f"Given {len(given)} times; give it once."]
+            for key, given in req.args.lists()
+            if len(given) > 1 and key in single
+        }
+        if repeated:
+            raise ValidationError(repeated)
+        return values
 
     def _raw_load_json(self, req):
         if not is_json_request(req):
