@@ -52,6 +52,15 @@ def test_a_parameter_given_twice_is_named_not_taken_once(client, sql, method, pa
     assert sql("SELECT count(*) FROM loads") == [(0,)]
 
 
+@pytest.mark.parametrize("body", [[{"id": 1, "department": "Sales"}], "rows", 7, None])
+def test_a_batch_body_not_an_object_says_what_a_batch_is(client, sql, body):
+    response = client.post("/api/v1/tables/departments/batch", data=json.dumps(body),
+                           content_type="application/json")  # fmt: skip
+    assert response.status_code == 422
+    assert '{"rows": [' in response.get_json()["message"]
+    assert sql("SELECT count(*) FROM loads") == [(0,)]
+
+
 def test_a_batch_body_over_its_limit_is_413_before_it_is_parsed(client):
     rows = [{"id": i, "name": "x" * 900, "datetime": "2021-01-01T00:00:00Z",
              "department_id": 1, "job_id": 1} for i in range(1, 6000)]  # fmt: skip

@@ -41,6 +41,10 @@ def error_response(code: int, message: str, errors: dict | None = None):
 
 
 def _message_of(exc: HTTPException, body: dict) -> str:
+    whole = [message for fields in body.get("errors", {}).values() if isinstance(fields, dict)
+             for message in fields.get("_schema", ())]  # fmt: skip
+    if whole and body.get("code") == 422:  # the body as a whole is not of its shape
+        return str(whole[0])
     if body.get("errors") and body.get("code") in (400, 422):
         where = ", ".join(f"{location}: {', '.join(map(str, fields))}"
                           for location, fields in body["errors"].items())  # fmt: skip

@@ -139,6 +139,10 @@ class BatchSchema(Schema):
     class Meta:
         unknown = RAISE
 
+    error_messages = {  # noqa: RUF012 - marshmallow's own convention
+        "type": 'A batch is a JSON object: {"rows": [{...}, ...]} (not a bare list or value).'
+    }
+
     rows = RowList(
         fields.Raw(allow_none=True),
         required=True,
