@@ -8,7 +8,7 @@ from dataclasses import replace
 import psycopg
 import pytest
 
-from hrapi import create_app
+from hrapi import create_app, db
 from tests.helpers import batch, load_parents
 
 HIRE = "2021-03-04T05:06:07Z"
@@ -96,3 +96,23 @@ def test_behind_pgbouncer_no_session_is_left_skipping_key_checks(settings, sql):
     finally:
         app.extensions["hrapi.db"].close()
     assert sql("SELECT count(*) FROM hired_employees") == [(3,)]
+
+
+def test_a_session_whose_setting_cannot_be_put_back_is_dropped(one_connection_app, monkeypatch):
+    """Should the setting fail to go back (a privilege revoked meanwhile, say), that session is
+    closed, never lent skipping the probes: its request answers 503, the next one gets a new
+    connection."""
+    client = one_connection_app.test_client()
+    database = one_connection_app.extensions["hrapi.db"]
+    load_parents(client)
+    assert batch(client, "hired_employees", _hires(1, 2)).status_code == 201
+    monkeypatch.setattr(db, "CHECK_KEYS", "RESET hrapi_no_such_setting")
+    failed = client.get("/api/v1/tables/hired_employees/rows")
+    assert failed.status_code == 503, failed.get_json()
+    assert "key checks" in failed.get_json()["message"]
+    monkeypatch.undo()
+    again = client.get("/api/v1/tables/hired_employees/rows")
+    assert again.status_code == 200
+    assert [row["id"] for row in again.get_json()["rows"]] == [1, 2]
+    with database.connection() as conn:
+        assert _role_of(conn) == "origin"

@@ -139,8 +139,12 @@ class Database:
         conn.autocommit = True
         try:
             conn.execute(SKIP_KEY_CHECKS if skip else CHECK_KEYS)
+        except psycopg.Error as exc:  # its setting unknown: closed, the pool drops it
+            conn.close()
+            raise DatabaseUnavailable(f"could not set a session's key checks: "
+                                      f"{_first_line(exc)}") from exc  # fmt: skip
         finally:
-            with suppress(psycopg.Error):  # a connection lost meanwhile: its error goes on
+            with suppress(psycopg.Error):  # closed meanwhile: its error goes on
                 conn.autocommit = False
         if skip:
             self._skipping_key_checks.add(conn)
