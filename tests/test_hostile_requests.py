@@ -164,7 +164,7 @@ def test_messages_say_what_is_wrong_with_the_value(client):
     load_parents(client)
     lines = ["007,Ann,2021-03-04T05:06:07Z,1,1", "+8,Ann,2021-03-04T05:06:07Z,1,1",
              "9,Ann,2021-13-04T05:06:07Z,1,1", "10,Ann,2021-02-30T05:06:07Z,1,1",
-             "11,Ann,2021-03-04T05:06:07,1,1"]  # fmt: skip
+             "11,Ann,2021-03-04T05:06:07,1,1", "12.0,Ann,2021-03-04T05:06:07Z,1,1"]  # fmt: skip
     response = client.post("/api/v1/tables/hired_employees/upload",
                            data="\n".join(lines).encode(), content_type="text/csv")  # fmt: skip
     messages = [r["errors"][0]["message"] for r in response.get_json()["rejects"]]
@@ -175,6 +175,7 @@ def test_messages_say_what_is_wrong_with_the_value(client):
         "Not a valid ISO 8601 datetime with a time zone: day is out of range for month.",
         "Not a valid ISO 8601 datetime with a time zone: it has none (add Z or an offset such "
         "as +00:00).",
+        "Not a valid integer: write it without a decimal point (7, not 7.0).",
     ]
 
 

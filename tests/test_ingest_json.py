@@ -96,7 +96,9 @@ def test_rows_of_wrong_types_are_rejected_with_index_and_reasons(client, sql):
         "datetime, department_id, job_id)."
     ]
     assert by_index[3] == ["id: Not a valid integer."]
-    assert by_index[4] == ["id: Not a valid integer."]
+    assert by_index[4] == [
+        "id: Not a valid integer: write it without a decimal point (7, not 7.0)."
+    ]
     assert by_index[6] == ["name: Not a valid string."]
     assert by_index[7] == ["datetime: Field may not be null."]
     assert by_index[9] == ["job_id: job 99 does not exist"]

@@ -15,6 +15,7 @@ from marshmallow import Schema, ValidationError, fields
 INT32_MAX = 2_147_483_647
 TEXT_MAX_LENGTH = 1000
 _INTEGER = re.compile(r"[+-]?[0-9]+\Z")
+_DECIMAL_INTEGER = re.compile(r"[0-9]+\.0+\Z")  # 7.0: an integer written as a decimal
 # Text that cannot be stored as UTF-8: lone surrogates. Bytes of a file that were not valid in
 # its encoding show up as \udc00-\udcff (see sources.UNDECODABLE); a JSON string may
 # hold any surrogate as an escape (\ud800).
@@ -26,11 +27,14 @@ MISSING = "Missing data for required field."  # marshmallow's own words for an a
 class Int32(fields.Field):
     """An integer in 1..2147483647: a JSON integer, or its plain decimal text (CSV).
 
-    Refused: booleans, floats (even 3.0), padded or signed text (" 7", "+7", "007"), words.
+    Refused: booleans, floats (even 3.0: an export that wrote its integers as decimals, as
+    pandas does for a column with a missing value, is told how to write them), padded or
+    signed text (" 7", "+7", "007"), words.
     """
 
     default_error_messages = {  # noqa: RUF012 - marshmallow's own convention
         "invalid": "Not a valid integer.",
+        "decimal": "Not a valid integer: write it without a decimal point (7, not 7.0).",
         "padded": "Not a valid integer: remove the spaces around it.",
         "leading_zero": "Not a valid integer: write it without leading zeros.",
         "sign": "Not a valid integer: write it without a sign.",
@@ -42,6 +46,8 @@ class Int32(fields.Field):
             raise self.make_error("invalid")
         if isinstance(value, str):
             value = self._from_text(value)
+        elif isinstance(value, float) and value.is_integer():
+            raise self.make_error("decimal")
         elif not isinstance(value, int):
             raise self.make_error("invalid")
         if not 1 <= value <= INT32_MAX:
@@ -50,6 +56,8 @@ class Int32(fields.Field):
 
     def _from_text(self, text: str) -> int:
         if not _INTEGER.match(text):
+            if _DECIMAL_INTEGER.match(text):
+                raise self.make_error("decimal")
             raise self.make_error("padded" if _INTEGER.match(text.strip()) else "invalid")
         if text[0] == "-":
             raise self.make_error("range")
