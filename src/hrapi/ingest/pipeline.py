@@ -192,10 +192,11 @@ class Ingestor:
                 report.duration_ms = _ms_since(started)
                 report.load_id = self.records.record_done(conn, load_fields, report)
                 session.load_id = report.load_id
-                with RejectSpool(report.load_id) as spool:
-                    spool.extend(rejects)
-                    session.store_rejects(spool, probes_skipped=True)
-                self.records.list_rejects(conn, report)
+                if rejects:
+                    with RejectSpool(report.load_id) as spool:
+                        spool.extend(rejects)
+                        session.store_rejects(spool, probes_skipped=True)
+                    self.records.list_rejects(conn, report)
                 done = True
         except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected) as exc:
             log.info("a batch of %s: %s; loading through staging", table.name,
