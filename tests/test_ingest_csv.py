@@ -9,6 +9,7 @@ import re
 import time
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from hrapi import synthetic
 from hrapi.config import Settings
@@ -265,6 +266,33 @@ def test_upload_errors(client, sql):
     bad_mode = upload_csv(client, "departments", "1,x\n", on_conflict="merge")
     assert bad_mode.status_code == 422
     assert sql("SELECT count(*) FROM departments") == [(0,)]
+    assert sql("SELECT count(*) FROM loads") == [(0,)]
+
+
+def _parts(*fields) -> MultiDict:
+    """Multipart fields: (name, bytes) for a file part, (name, str) for a text part."""
+    return MultiDict([(name, (io.BytesIO(value), f"{name}.csv") if isinstance(value, bytes)
+                       else value) for name, value in fields])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("path", "fields", "named"),
+    [("/api/v1/uploads", [("departments", b"1,A\n"), ("departments", b"2,B\n")],
+      "'departments' holds more than one file"),
+     ("/api/v1/uploads", [("departments", b"1,A\n"), ("employees", b"1,x\n")],
+      "Unknown fields: 'employees'"),
+     ("/api/v1/uploads", [("jobs", b"1,A\n"), ("departments", "1,A\n")],
+      "'departments' came as text"),
+     ("/api/v1/tables/departments/upload", [("file", b"1,A\n"), ("file", b"2,B\n")],
+      "'file' holds more than one file"),
+     ("/api/v1/tables/departments/upload", [("file", b"1,A\n"), ("notes", "x")],
+      "Unknown fields: 'notes'")],
+)  # fmt: skip
+def test_a_multipart_field_twice_unknown_or_as_text_is_named(client, sql, path, fields, named):
+    """Nothing is loaded: werkzeug would give the first part of a field and drop the rest."""
+    response = client.post(path, data=_parts(*fields), content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert named in response.get_json()["message"], response.get_json()
     assert sql("SELECT count(*) FROM loads") == [(0,)]
 
 

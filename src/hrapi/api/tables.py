@@ -13,6 +13,7 @@ from werkzeug.exceptions import ClientDisconnected
 
 from hrapi.api import request_log
 from hrapi.api.errors import error_body
+from hrapi.api.file_fields import file_fields
 from hrapi.api.formats import csv_also, csv_response, wants_csv
 from hrapi.api.json_body import Blueprint
 from hrapi.api.schemas import (
@@ -182,7 +183,7 @@ class TableUpload(MethodView):
         """
         target = table_or_404(table)
         if request.mimetype == "multipart/form-data":
-            upload = request.files.get("file")
+            upload = file_fields(("file",)).get("file")
             if upload is None:
                 abort(422, message="A multipart upload needs the CSV in a field named 'file'.")
             stream, filename = upload.stream, upload.filename
@@ -227,12 +228,11 @@ class MultiUpload(MethodView):
         """
         if request.mimetype != "multipart/form-data":
             abort(415, message="Send the files as multipart/form-data.")
-        present = [name for name in LOAD_ORDER if name in request.files]
-        if not present:
+        uploads = file_fields(LOAD_ORDER)
+        if not uploads:
             abort(422, message=f"No file fields; use any of {', '.join(LOAD_ORDER)}.")
         reports = []
-        for name in present:
-            upload = request.files[name]
+        for name, upload in uploads.items():  # in load order
             data = CsvInput(upload.stream, TABLES[name], CSV_LOAD_ARGS.options(args))
             try:
                 reports.append(_run_load(TABLES[name], data, args, upload.filename))
