@@ -3,10 +3,12 @@ datetimes with offsets and fractions; correct rows, rejects and line numbers for
 
 from __future__ import annotations
 
+import io
 import json
 import time
 
 import pytest
+from werkzeug.datastructures import FileStorage
 
 from tests.helpers import assert_counts_add_up, load_parents, upload_csv
 
@@ -140,6 +142,43 @@ def test_an_encoding_we_do_not_read_is_a_422_naming_the_ones_we_do(client, value
     response = upload_csv(client, "departments", b"1,x\n", encoding=value)
     assert response.status_code == 422
     assert "utf-8, latin-1, cp1252, utf-16" in json.dumps(response.get_json())
+
+
+@pytest.mark.parametrize("query", [{}, {"encoding": "latin-1"}])
+def test_the_content_types_charset_is_the_files_encoding(client, sql, query):
+    body = "1,Caf\u00e9\n2,Se\u00f1or\n".encode("latin-1")
+    response = client.post("/api/v1/tables/departments/upload", data=body, query_string=query,
+                           content_type="text/csv; charset=ISO-8859-1")  # fmt: skip
+    report = response.get_json()
+    assert (report["inserted"], report["rejected"]) == (2, 0), report
+    assert sql("SELECT department FROM departments ORDER BY id") == [("Caf\u00e9",),
+                                                                     ("Se\u00f1or",)]  # fmt: skip
+    options = client.get(f"/api/v1/loads/{report['load_id']}").get_json()["options"]
+    assert options["encoding"] == "latin-1"
+
+
+def test_a_file_parts_charset_is_its_encoding(client, sql):
+    part = FileStorage(io.BytesIO("1,Caf\u00e9\n".encode("cp1252")), filename="d.csv",
+                       content_type="text/csv; charset=windows-1252")  # fmt: skip
+    response = client.post("/api/v1/uploads", data={"departments": part},
+                           content_type="multipart/form-data")  # fmt: skip
+    assert response.status_code == 201, response.get_json()
+    assert sql("SELECT department FROM departments") == [("Caf\u00e9",)]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "query", "named"),
+    [("text/csv; charset=iso-8859-1", {"encoding": "utf-8"}, "charset=latin-1"),
+     ("text/csv; charset=ebcdic", {}, "'ebcdic'")],
+)  # fmt: skip
+def test_a_charset_we_do_not_read_or_that_the_query_contradicts_is_a_422(client, sql,
+                                                                         content_type, query,
+                                                                         named):  # fmt: skip
+    response = client.post("/api/v1/tables/departments/upload", data=b"1,x\n",
+                           query_string=query, content_type=content_type)  # fmt: skip
+    assert response.status_code == 422
+    assert named in response.get_json()["message"]
+    assert sql("SELECT count(*) FROM loads") == [(0,)]
 
 
 @pytest.mark.parametrize("endian", ["le", "be"])

@@ -103,11 +103,12 @@ class CsvLoadArgs(LoadArgs):
     encoding = CsvOption(
         "encoding",
         ENCODINGS,
-        load_default="utf-8",
+        load_default=None,
         metadata={
             "description": "utf-8 (default; a byte order mark is skipped), latin-1, cp1252, or "
             "utf-16 (byte order mark required), in any case or by another of their names "
-            "(ISO-8859-1, windows-1252). Bytes not valid in it are a per-row reject."
+            "(ISO-8859-1, windows-1252). Bytes not valid in it are a per-row reject. Left "
+            "out, the Content-Type's charset says it, if it has one (a different one: 422)."
         },
     )
     header = CsvOption(
@@ -121,8 +122,11 @@ class CsvLoadArgs(LoadArgs):
         },
     )
 
-    def options(self, args: dict) -> CsvOptions:
-        return CsvOptions(args["delimiter"], args["encoding"], args["header"])
+    def options(self, args: dict, encoding: str | None = None) -> CsvOptions:
+        """The file's options; encoding: the one its request declares (csv_body), if any."""
+        return CsvOptions(
+            args["delimiter"], encoding or args["encoding"] or "utf-8", args["header"]
+        )
 
 
 class RowList(fields.List):

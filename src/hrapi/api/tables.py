@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 
 import psycopg
 from flask import after_this_request, current_app, request
 from flask.views import MethodView
 from flask_smorest import abort
-from werkzeug.exceptions import ClientDisconnected
 
 from hrapi.api import request_log
+from hrapi.api.csv_body import WholeBody, declared_encoding, file_fields
 from hrapi.api.errors import error_body
-from hrapi.api.file_fields import file_fields
 from hrapi.api.formats import csv_also, csv_response, wants_csv
 from hrapi.api.json_body import Blueprint
 from hrapi.api.schemas import (
@@ -142,30 +140,6 @@ def load_aborted(exc: Aborted):
     return body, 422
 
 
-class _WholeBody(io.RawIOBase):
-    """The request body, which must end where its Content-Length says.
-
-    A body that ends early means the client went away: raising ClientDisconnected then makes
-    the load roll back instead of committing the rows that did arrive. (Behind gunicorn the
-    stream just ends early; a chunked body that ends early already raises in gunicorn.)
-    """
-
-    def __init__(self, stream, expected: int | None):
-        self._stream = stream
-        self._expected = expected
-        self._read = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        count = self._stream.readinto(buffer)
-        self._read += count
-        if count == 0 and self._expected is not None and self._read < self._expected:
-            raise ClientDisconnected(f"the body ended after {self._read} of {self._expected} bytes")
-        return count
-
-
 @blp.route("/tables/<string:table>/upload")
 class TableUpload(MethodView):
     @blp.arguments(CSV_LOAD_ARGS, location="query")
@@ -186,16 +160,18 @@ class TableUpload(MethodView):
             upload = file_fields(("file",)).get("file")
             if upload is None:
                 abort(422, message="A multipart upload needs the CSV in a field named 'file'.")
-            stream, filename = upload.stream, upload.filename
+            stream, filename, content_type = upload.stream, upload.filename, upload.mimetype_params
         elif request.mimetype in CSV_MIMETYPES:
-            stream, filename = _WholeBody(request.stream, request.content_length), None
+            stream, filename = WholeBody(request.stream, request.content_length), None
+            content_type = request.mimetype_params
         else:
             abort(
                 415,
                 message="Send CSV as a text/csv body or as multipart/form-data field 'file'; "
                 f"got {request.mimetype or 'no content type'}.",
             )
-        data = CsvInput(stream, target, CSV_LOAD_ARGS.options(args))
+        encoding = declared_encoding(content_type, args["encoding"])
+        data = CsvInput(stream, target, CSV_LOAD_ARGS.options(args, encoding))
         return _run_load(target, data, args, filename)
 
 
@@ -232,8 +208,11 @@ class MultiUpload(MethodView):
         if not uploads:
             abort(422, message=f"No file fields; use any of {', '.join(LOAD_ORDER)}.")
         reports = []
+        encodings = {name: declared_encoding(upload.mimetype_params, args["encoding"])
+                     for name, upload in uploads.items()}  # fmt: skip
         for name, upload in uploads.items():  # in load order
-            data = CsvInput(upload.stream, TABLES[name], CSV_LOAD_ARGS.options(args))
+            options = CSV_LOAD_ARGS.options(args, encodings[name])
+            data = CsvInput(upload.stream, TABLES[name], options)
             try:
                 reports.append(_run_load(TABLES[name], data, args, upload.filename))
             except Aborted as exc:
