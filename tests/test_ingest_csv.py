@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import logging
 import re
@@ -293,6 +294,24 @@ def test_a_multipart_field_twice_unknown_or_as_text_is_named(client, sql, path, 
     response = client.post(path, data=_parts(*fields), content_type="multipart/form-data")
     assert response.status_code == 422
     assert named in response.get_json()["message"], response.get_json()
+    assert sql("SELECT count(*) FROM loads") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [(gzip.compress(b"1,Sales\n"), "a gzip archive"),
+     (b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 60, "Excel .xlsx"),
+     (bytes.fromhex("d0cf11e0a1b11ae1") + b"\x00" * 60, "Excel 97-2003"),
+     (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "a PDF document"),
+     (b"Obj\x01\x04\x14avro.codec", "restore")],
+)  # fmt: skip
+def test_a_file_of_another_format_is_a_422_that_says_what_it_is(client, sql, body, named):
+    """It used to load as a completed load whose every line was a reject."""
+    for response in (upload_csv(client, "departments", body),
+                     upload_csv(client, "departments", body, multipart=True)):  # fmt: skip
+        assert response.status_code == 422
+        message = response.get_json()["message"]
+        assert named in message and "not CSV text" in message, message
     assert sql("SELECT count(*) FROM loads") == [(0,)]
 
 

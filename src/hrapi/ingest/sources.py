@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
+from hrapi.ingest import other_formats
 from hrapi.ingest.rejects import RAW_KEEP, Rejected, in_brief, json_raw, printable
 from hrapi.ingest.replay import Replayable
 from hrapi.tables import Table
@@ -174,7 +175,10 @@ class CsvReader:
         encoding, errors = ENCODINGS[options.encoding], UNDECODABLE
         if continued and encoding == "utf-8-sig":
             encoding = "utf-8"
-        start = stream.peek(2)[:2]
+        start = stream.peek(other_formats.LONGEST)[: other_formats.LONGEST]
+        if not continued and not transcoded and (other := other_formats.other_format(start)):
+            raise SourceError(other)
+        start = start[:2]
         if transcoded:  # UTF-16's undecodable bytes come as surrogates: taken as they are
             encoding, errors = "utf-8", "surrogatepass"
         elif encoding == "utf-16" and start and start not in (b"\xff\xfe", b"\xfe\xff"):
