@@ -181,6 +181,23 @@ def test_a_charset_we_do_not_read_or_that_the_query_contradicts_is_a_422(client,
     assert sql("SELECT count(*) FROM loads") == [(0,)]
 
 
+@pytest.mark.parametrize(
+    ("body", "query", "hint"),
+    [(b"1;Sales\n2;Ops\n", {}, "send delimiter=;."),
+     (b"1\tSales\n2\tOps\n", {}, "Split at tabs it has 2"),
+     (b"1,Sales\n2,Ops\n", {"delimiter": "|"}, "send delimiter=,."),
+     (b'"1,Sales"\n"2,Ops"\n', {}, None)],  # one quoted field: its comma is no delimiter
+)  # fmt: skip
+def test_a_file_read_with_the_wrong_delimiter_says_which_one_fits(client, body, query, hint):
+    report = upload_csv(client, "departments", body, **query).get_json()
+    assert (report["inserted"], report["rejected"]) == (0, 2)
+    for line, reject in zip((1, 2), report["rejects"], strict=True):
+        assert reject["line"] == line
+        reason = reject["reasons"][0]
+        assert reason.startswith("Expected 2 fields (id,department), got 1.")
+        assert (hint in reason) if hint else reason.endswith("got 1."), reason
+
+
 @pytest.mark.parametrize("endian", ["le", "be"])
 def test_utf16_that_does_not_decode_is_rejected_per_line_not_a_500(client, sql, endian):
     """UTF-16's undecodable code units (a lone surrogate, an odd last byte) hold bytes below

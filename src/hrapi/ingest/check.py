@@ -38,7 +38,7 @@ from hrapi.ingest.row_schemas import (
     code_of,
     field_errors,
 )
-from hrapi.ingest.sources import Chunk
+from hrapi.ingest.sources import DELIMITERS, Chunk
 from hrapi.tables import Table
 
 _ESCAPED_BYTES = re.compile("[\udc00-\udcff]")  # bytes the file's encoding could not decode
@@ -76,8 +76,9 @@ class RowCheck:
     fast=False every row goes to the schema (the reference the tests compare with)."""
 
     def __init__(self, table: Table, parents: dict | None = None, encoding: str = "utf-8", *,
-                 fast: bool = True):  # fmt: skip
+                 delimiter: str = ",", fast: bool = True):  # fmt: skip
         self.table = table
+        self.delimiter = DELIMITERS[delimiter]  # the CSV's, by its option name
         self.fast = fast
         self.columns = table.columns
         self.kinds, self._field_schemas, self._cached_field = _field_checks(table.name)
@@ -179,7 +180,8 @@ class RowCheck:
             if len(row) != len(self.columns):
                 code = "missing-cell" if len(row) < len(self.columns) else "extra-cell"
                 expected = f"{len(self.columns)} fields ({','.join(self.columns)})"
-                errors.append((None, code, f"Expected {expected}, got {len(row)}."))
+                errors.append((None, code, f"Expected {expected}, got {len(row)}."
+                                           f"{self._delimiter_hint(row)}"))  # fmt: skip
             else:
                 if chunk.order is not None:
                     row = [row[i] for i in chunk.order]
@@ -191,6 +193,19 @@ class RowCheck:
         if errors:
             return Rejected(position, chunk.raw(index), tuple(errors))
         return (position, tuple(values))
+
+    def _delimiter_hint(self, record: list) -> str:
+        """For a record read as one field: another delimiter that splits it into the table's
+        fields, if one does (a ;-delimited file sent without delimiter=;, every line a reject)."""
+        width = len(self.columns)
+        if len(record) != 1 or width < 2:
+            return ""
+        for name, char in DELIMITERS.items():
+            if char != self.delimiter and record[0].count(char) == width - 1:
+                shown = "tabs" if name == "tab" else f"'{char}'"
+                return (f" Split at {shown} it has {width}: if that is the file's delimiter, "
+                        f"send delimiter={name}.")  # fmt: skip
+        return ""
 
     def _csv_field(self, column: str, text: str, errors: list, unchecked: bool = True):
         if not text:

@@ -72,7 +72,7 @@ def into_table(session: LoadSession, table: Table, data: CsvInput, report: LoadR
     parents = session.parents()
     if parents is None:
         return False
-    check = RowCheck(table, parents, data.options.encoding)
+    check = RowCheck(table, parents, data.options.encoding, delimiter=data.options.delimiter)
     session.run("skip_key_checks")
     session.run("lock_load", {"load_id": report.load_id})  # see copy_rejects.sql
     first_load = session.run("table_is_empty").fetchone()[0] and _key_dropped(session)
@@ -184,7 +184,8 @@ def through_staging(session: LoadSession, table: Table, data, report: LoadReport
     with session.bounded_wait(table.name):
         session.together(*batch, "tune_session", "create_stage", "create_set_rejects")
     parents = session.parents() if hires else None
-    check = RowCheck(table, parents, getattr(data, "options", CsvOptions()).encoding)
+    options = getattr(data, "options", CsvOptions())
+    check = RowCheck(table, parents, options.encoding, delimiter=options.delimiter)
     order = IdOrder()
     if source == "csv":
         pieces = csv_pieces(data, check, staged_piece)
