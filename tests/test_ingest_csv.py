@@ -315,6 +315,25 @@ def test_a_file_of_another_format_is_a_422_that_says_what_it_is(client, sql, bod
     assert sql("SELECT count(*) FROM loads") == [(0,)]
 
 
+@pytest.mark.parametrize(
+    ("jobs", "query", "said"),
+    [(b"PK\x03\x04" + b"\x00" * 40, {}, "not CSV text"),
+     (b"1,Analyst\n2,\n3,\n", {"max_rejects": "0"}, "more than max_rejects")],
+)  # fmt: skip
+def test_a_later_file_that_fails_names_itself_and_the_files_loaded_before(client, sql, jobs,
+                                                                          query, said):  # fmt: skip
+    """Each file is its own load: the departments are in, and the answer says so."""
+    parts = _parts(("departments", b"1,Sales\n"), ("jobs", jobs))
+    response = client.post("/api/v1/uploads", data=parts, query_string=query,
+                           content_type="multipart/form-data")  # fmt: skip
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["message"].startswith("jobs: ") and said in body["message"], body["message"]
+    assert [(r["table"], r["inserted"]) for r in body["reports"]] == [("departments", 1)]
+    assert sql("SELECT id FROM departments") == [(1,)]
+    assert sql("SELECT count(*) FROM jobs") == [(0,)]
+
+
 def test_oversize_body_is_413_and_writes_nothing(settings, sql):
     from dataclasses import replace
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import psycopg
@@ -84,13 +85,11 @@ def _busy(table: Table):
 
 
 class Aborted(Exception):
-    """A load passed its reject limit: answered 422 with its report (and the reports of the
-    files a multi-file upload loaded before it)."""
+    """A load passed its reject limit: answered 422 with its report."""
 
-    def __init__(self, report: dict, earlier: list[dict] | None = None):
+    def __init__(self, report: dict):
         super().__init__(report["load_id"])
         self.report = report
-        self.earlier = earlier or []
 
 
 def _run_load(table: Table, data, args: dict, filename: str | None = None) -> dict:
@@ -135,9 +134,22 @@ def load_aborted(exc: Aborted):
                            "max_reject_ratio allows: nothing of it was kept (its rejects are at "
                            f"/api/v1/loads/{report['load_id']}/rejects).")  # fmt: skip
     body["report"] = report
-    if exc.earlier:
-        body["reports"] = exc.earlier
     return body, 422
+
+
+def _with_reports_before(name: str, reports: list[dict]) -> None:
+    """The error answer of a multi-file upload's file that failed after others were loaded
+    (each file is its own load, committed): it names the file and carries their reports."""
+
+    @after_this_request
+    def add_reports(response):
+        body = response.get_json(silent=True)
+        if response.status_code >= 400 and isinstance(body, dict):
+            body["message"] = (f"{name}: {body.get('message', '')} The files before it were "
+                               "loaded: their reports are under reports.")  # fmt: skip
+            body["reports"] = reports
+            response.set_data(json.dumps(body))
+        return response
 
 
 @blp.route("/tables/<string:table>/upload")
@@ -215,8 +227,10 @@ class MultiUpload(MethodView):
             data = CsvInput(upload.stream, TABLES[name], options)
             try:
                 reports.append(_run_load(TABLES[name], data, args, upload.filename))
-            except Aborted as exc:
-                raise Aborted(exc.report, reports) from exc
+            except Exception:
+                if reports:
+                    _with_reports_before(name, reports)
+                raise
         return {"reports": reports}
 
 
