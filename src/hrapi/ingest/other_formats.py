@@ -17,7 +17,8 @@ KNOWN = (  # (first bytes, what the file is, what to do)
     (b"(\xb5/\xfd", "a zstd archive", "decompress it and send the CSV"),
     (b"7z\xbc\xaf'\x1c", "a 7-Zip archive", "extract it and send the CSV"),
     (b"%PDF-", "a PDF document", "export the table as CSV and send that"),
-    (b"Obj\x01", "an AVRO file", "a backup restores through POST /api/v1/tables/{table}/restore"),
+    (b"Obj\x01", "an AVRO file (hrapi's backups are)",
+     "a backup is restored by its name (POST /api/v1/tables/{table}/restore), not uploaded"),
     (b"PAR1", "a Parquet file", "export it as CSV and send that"),
     (b"SQLite format 3\x00", "an SQLite database", "export the table as CSV and send that"),
 )  # fmt: skip
