@@ -56,15 +56,14 @@ class JsonBodyParser(FlaskParser):
 
     def load_querystring(self, req, schema):
         values = super().load_querystring(req, schema)
-        single = {field.data_key or name for name, field in schema.fields.items()}
-        single -= values.multiple_keys
-        repeated = {
-            key: [f"Given {len(given)} times; give it once."]
-            for key, given in req.args.lists()
-            if len(given) > 1 and key in single
-        }
-        if repeated:
-            raise ValidationError(repeated)
+        repeated = {key: len(given) for key, given in req.args.lists() if len(given) > 1}
+        if repeated:  # rare: the schema's fields are looked at only then
+            single = {field.data_key or name for name, field in schema.fields.items()}
+            single -= values.multiple_keys
+            errors = {key: [f"Given {times} times; give it once."]
+                      for key, times in repeated.items() if key in single}  # fmt: skip
+            if errors:
+                raise ValidationError(errors)
         return values
 
     def _raw_load_json(self, req):
