@@ -198,6 +198,21 @@ def test_a_file_read_with_the_wrong_delimiter_says_which_one_fits(client, body, 
         assert (hint in reason) if hint else reason.endswith("got 1."), reason
 
 
+def test_windows_1252_sent_as_latin_1_is_rejected_not_stored_garbled(client, sql):
+    body = "1,\u201cSales\u201d\n2,Caf\u00e9\n3,R&D \u20ac\n".encode("cp1252") + b"4,x\x81y\n"
+    report = upload_csv(client, "departments", body, encoding="latin-1").get_json()
+    assert (report["inserted"], report["rejected"]) == (1, 3), report
+    errors = {r["line"]: r["errors"][0] for r in report["rejects"]}
+    assert sorted(errors) == [1, 3, 4]
+    assert {e["code"] for e in errors.values()} == {"encoding-error"}
+    assert "U+0093 (the byte 0x93), which windows-1252 reads as '\u201c'" in errors[1]["message"]
+    assert errors[3]["message"].endswith("send encoding=cp1252.")
+    assert sql("SELECT department FROM departments") == [("Caf\u00e9",)]
+    again = upload_csv(client, "departments", body, encoding="cp1252").get_json()
+    assert (again["inserted"], again["unchanged"], again["rejected"]) == (2, 1, 1), again
+    assert sql("SELECT department FROM departments WHERE id = 1") == [("\u201cSales\u201d",)]
+
+
 @pytest.mark.parametrize("endian", ["le", "be"])
 def test_utf16_that_does_not_decode_is_rejected_per_line_not_a_500(client, sql, endian):
     """UTF-16's undecodable code units (a lone surrogate, an odd last byte) hold bytes below

@@ -22,18 +22,22 @@ from itertools import compress, repeat
 from marshmallow import ValidationError
 
 from hrapi.ingest.column_rules import (
+    C1_CONTROLS,
     NO_ZONE,
-    NO_ZONE_LINES,
     NO_ZONE_MESSAGE,
     as_copy_text,
+    c1_message,
     failing,
     indices_of,
+    known_problems,
     value_passes,
+    with_c1_cells,
 )
 from hrapi.ingest.rejects import Rejected, in_brief
 from hrapi.ingest.row_schemas import (
     MISSING,
     ROW_SCHEMAS,
+    Text,
     UtcInstant,
     code_of,
     field_errors,
@@ -86,6 +90,7 @@ class RowCheck:
         self.allowed = [self.parents.get(c) for c in table.columns]
         self._kind_of = dict(zip(table.columns, self.kinds, strict=True))
         self._not_decodable = f"Holds bytes that are not valid {encoding.upper()}."
+        self._c1 = encoding == "latin-1"  # see column_rules.C1_CONTROLS
         self._decisions = 0  # the schema's, since the young garbage was last collected
 
     # -- the fast check, a column at a time -------------------------------------------------
@@ -115,7 +120,9 @@ class RowCheck:
         else:
             for c, values in enumerate(columns):
                 cells_failing = failing(values, self.kinds[c], self.allowed[c], texts)
-                problems = (_known_problems(values, cells_failing, self.kinds[c], self.columns[c])
+                if self._c1 and texts and self.kinds[c] is Text:
+                    cells_failing = with_c1_cells(values, cells_failing)
+                problems = (known_problems(values, cells_failing, self.kinds[c], self.columns[c])
                             if texts else repeat(None))  # fmt: skip
                 for k, problem in zip(cells_failing, problems):  # noqa: B905 - repeat is endless
                     i = k if at is None else at[k]
@@ -214,6 +221,9 @@ class RowCheck:
         if _ESCAPED_BYTES.search(text):
             errors.append((column, "encoding-error", self._not_decodable))
             return None
+        if self._c1 and (control := C1_CONTROLS.search(text)):
+            errors.append((column, "encoding-error", c1_message(control.group())))
+            return None
         return self._value(column, text, errors, unchecked)
 
     def _json_fields(self, row, errors: list) -> list:
@@ -275,24 +285,6 @@ def _field(field_schemas: dict, column: str, value) -> tuple:
     except ValidationError as error:
         return None, tuple(field_errors(error))
     return loaded[column], ()
-
-
-def _known_problems(values: tuple, cells: list[int], kind, column: str) -> list:
-    """The problem of each failing cell of a CSV column that is known without asking the
-    schema, worded as _decide words it (None where the schema must say): an empty cell, a
-    datetime without a time zone (a whole file of them is a common export mistake: one regex
-    over the column's failing cells then words them all)."""
-    missing = (column, "missing-cell", MISSING)
-    if kind is not UtcInstant:
-        return [None if values[k] else missing for k in cells]
-    texts = [values[k] for k in cells]
-    no_zone = (column, code_of(NO_ZONE_MESSAGE), NO_ZONE_MESSAGE)
-    filled = list(filter(None, texts))
-    lines = "\n".join(filled)
-    if filled and lines.count("\n") == len(filled) - 1 and NO_ZONE_LINES.fullmatch(lines):
-        return [no_zone if text else missing for text in texts]
-    return [missing if not text else no_zone if NO_ZONE.fullmatch(text) else None
-            for text in texts]  # fmt: skip
 
 
 def _mask(count: int, left_out) -> list[bool]:

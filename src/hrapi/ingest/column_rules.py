@@ -3,7 +3,8 @@
 Each rule only ever accepts: a column passes when every value would pass the value's rule,
 and what passes is COPY text that PostgreSQL reads as the value the schema (row_schemas) makes
 of it. A column is checked whole with a few calls into C (see check); `failing` finds the
-cells of a column that does not pass.
+cells of a column that does not pass. Also the problems of failing CSV cells known without
+asking the schema, and the C1 control characters a latin-1 reading makes of windows-1252.
 """
 
 from __future__ import annotations
@@ -11,7 +12,15 @@ from __future__ import annotations
 import re
 
 from hrapi.ingest.rejects import copy_escaped
-from hrapi.ingest.row_schemas import INT32_MAX, TEXT_MAX_LENGTH, Int32, Text, UtcInstant
+from hrapi.ingest.row_schemas import (
+    INT32_MAX,
+    MISSING,
+    TEXT_MAX_LENGTH,
+    Int32,
+    Text,
+    UtcInstant,
+    code_of,
+)
 
 # Datetimes the fast check takes: ISO 8601 with `T` or a space (PostgreSQL's own text output,
 # Python's str()), minutes, seconds if any with up to six decimals, and `Z` or an offset within
@@ -29,6 +38,10 @@ ONE_INSTANT = re.compile(_INSTANT)
 # them is a common export mistake: its rejects are worded without asking the schema per row).
 NO_ZONE = re.compile(_INSTANT.rsplit("(?:Z|", 1)[0])
 NO_ZONE_MESSAGE = UtcInstant.default_error_messages["no_zone"]
+# What latin-1 makes of the bytes 0x80-0x9F, where windows-1252 (which "Latin-1" exports from
+# Windows often are) has letters and signs: never text, so a row holding one is rejected
+# rather than stored with “ ” € turned into control characters.
+C1_CONTROLS = re.compile("[\x80-\x9f]")
 _ID = "[1-9][0-9]{0,8}"  # ASCII digits only: str.isdigit takes other scripts' digits too
 
 
@@ -134,3 +147,36 @@ def as_copy_text(values: tuple, kind, texts: bool) -> tuple:
         if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
             return tuple(map(copy_escaped, values))
     return values
+
+
+def known_problems(values: tuple, cells: list[int], kind, column: str) -> list:
+    """The problem of each failing cell of a CSV column that is known without asking the
+    schema, worded as the check words it (None where the schema must say): an empty cell, a
+    datetime without a time zone (a whole file of them is a common export mistake: one regex
+    over the column's failing cells then words them all)."""
+    missing = (column, "missing-cell", MISSING)
+    if kind is not UtcInstant:
+        return [None if values[k] else missing for k in cells]
+    texts = [values[k] for k in cells]
+    no_zone = (column, code_of(NO_ZONE_MESSAGE), NO_ZONE_MESSAGE)
+    filled = list(filter(None, texts))
+    lines = "\n".join(filled)
+    if filled and lines.count("\n") == len(filled) - 1 and NO_ZONE_LINES.fullmatch(lines):
+        return [no_zone if text else missing for text in texts]
+    return [missing if not text else no_zone if NO_ZONE.fullmatch(text) else None
+            for text in texts]  # fmt: skip
+
+
+def with_c1_cells(values: tuple, cells: list[int]) -> list[int]:
+    """The failing cells of a latin-1 text column, with those holding a C1 control."""
+    if not C1_CONTROLS.search("".join(values)):
+        return cells
+    return sorted({*cells, *(k for k, value in enumerate(values) if C1_CONTROLS.search(value))})
+
+
+def c1_message(control: str) -> str:
+    byte = bytes([ord(control)])
+    meant = byte.decode("cp1252", "replace")
+    return (f"Holds the control character U+{ord(control):04X} (the byte 0x{byte.hex().upper()}"
+            f"), which windows-1252 reads as {meant!r}: if the file is windows-1252, send "
+            "encoding=cp1252.")  # fmt: skip
