@@ -122,11 +122,10 @@ class CsvLoadArgs(LoadArgs):
         },
     )
 
-    def options(self, args: dict, encoding: str | None = None) -> CsvOptions:
-        """The file's options; encoding: the one its request declares (csv_body), if any."""
-        return CsvOptions(
-            args["delimiter"], encoding or args["encoding"] or "utf-8", args["header"]
-        )
+    def options(self, args: dict, encoding: str | None) -> CsvOptions:
+        """The file's options; encoding: as its request declares it (the query's, else the
+        Content-Type's charset: csv_body.declared_encoding), None for the default."""
+        return CsvOptions(args["delimiter"], encoding or "utf-8", args["header"])
 
 
 class RowList(fields.List):
