@@ -35,7 +35,9 @@ def test_connections_ended_by_the_server_are_replaced_before_use(one_connection_
     client = one_connection_app.test_client()
     load_parents(client)
     assert batch(client, "hired_employees", _hires(1, 2)).status_code == 201
-    ended = sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+    # Waits (up to 5 s) for each backend to be gone: until then its session has not ended,
+    # and its last words may not have reached the socket the check looks at.
+    ended = sql("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
                 "WHERE application_name = 'hrapi' AND datname = current_database()")  # fmt: skip
     assert ended and all(done for (done,) in ended)
     for first in (3, 5, 7):  # each would be a 503 if a dead connection were lent
