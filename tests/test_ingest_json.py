@@ -150,6 +150,18 @@ def test_datetime_is_stored_as_the_same_instant(client, sql):
     assert stored == [("2021-04-01 04:30",)]
 
 
+def test_datetimes_in_lower_case_are_read_as_rfc_3339_allows(client, sql):
+    load_parents(client)
+    rows = [hire(1, datetime="2021-03-31t23:30:00z"), hire(2, datetime="2021-03-31 23:30:00z"),
+            hire(3, datetime="2021-03-31T23:30:00.25-05:00")]  # fmt: skip
+    report = batch(client, "hired_employees", rows).get_json()
+    assert (report["inserted"], report["rejected"]) == (3, 0), report
+    stored = sql("SELECT to_char(datetime AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') "
+                 "FROM hired_employees ORDER BY id")  # fmt: skip
+    assert stored == [("2021-03-31 23:30:00.000",), ("2021-03-31 23:30:00.000",),
+                      ("2021-04-01 04:30:00.250",)]  # fmt: skip
+
+
 def test_lone_surrogates_in_json_strings_are_rejected_not_a_500(client, sql):
     """JSON may escape a lone surrogate (\\ud800), which is no character UTF-8 can store."""
     load_parents(client)

@@ -110,6 +110,8 @@ class UtcInstant(fields.DateTime):
     def _deserialize(self, value, attr, data, **kwargs) -> dt.datetime:
         if not isinstance(value, str) or ("T" not in value.upper() and " " not in value):
             raise self.make_error("invalid")  # a bare date is not an instant
+        if value.endswith("z"):  # RFC 3339 allows a lower-case z, which Python does not read
+            value = value[:-1] + "Z"
         try:
             instant = dt.datetime.fromisoformat(value)
         except ValueError as exc:
