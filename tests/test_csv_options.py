@@ -120,6 +120,20 @@ def test_bytes_not_valid_in_the_encoding_are_rejected_per_line(client, sql):
     assert upload_csv(client, "departments", b"1,x\n", encoding="ebcdic").status_code == 422
 
 
+@pytest.mark.parametrize("encoding", [None, "utf-8", "cp1252", "latin-1"])
+@pytest.mark.parametrize("utf16", ["utf-16-le", "utf-16-be"])
+def test_a_utf16_file_sent_as_another_encoding_says_to_send_utf16(client, sql, encoding, utf16):
+    """Excel's "Unicode text" read as UTF-8 or latin-1 made every row a reject of NULs."""
+    body = "\ufeff1,Sales\n2,Ops\n".encode(utf16)
+    options = {} if encoding is None else {"encoding": encoding}
+    response = upload_csv(client, "departments", body, **options)
+    assert response.status_code == 422, response.get_json()
+    assert "send encoding=utf-16" in response.get_json()["message"]
+    assert sql("SELECT count(*) FROM departments") == [(0,)]
+    assert upload_csv(client, "departments", body, encoding="utf-16").status_code == 201
+    assert sql("SELECT department FROM departments ORDER BY id") == [("Sales",), ("Ops",)]
+
+
 @pytest.mark.parametrize(("given", "named"), [
     ({"encoding": "ISO-8859-1", "delimiter": "\t", "header": "TRUE"},
      {"encoding": "latin-1", "delimiter": "tab", "header": "true"}),

@@ -167,7 +167,10 @@ def test_invalid_utf8_and_nul_are_rejected_per_line(client, sql):
     report = upload_csv(client, "departments", body).get_json()
     assert (report["inserted"], report["rejected"]) == (2, 2)
     reasons = reasons_by_line(report)
-    assert reasons[2] == ["department: Holds bytes that are not valid UTF-8."]
+    assert reasons[2] == [
+        "department: Holds bytes that are not valid UTF-8 (a file from Windows is often "
+        "cp1252: then send encoding=cp1252)."
+    ]
     assert reasons[3] == ["department: Contains a NUL character."]
     raws = dict(sql("SELECT line, raw FROM load_rejects WHERE load_id = %s", [report["load_id"]]))
     assert raws[2] == "2,Bad \\xff\\xfe bytes"

@@ -25,6 +25,7 @@ from hrapi.ingest.column_rules import (
     C1_CONTROLS,
     NO_ZONE,
     NO_ZONE_MESSAGE,
+    NOT_UTF8_HINT,
     as_copy_text,
     c1_message,
     failing,
@@ -89,7 +90,8 @@ class RowCheck:
         self.parents = parents or {}
         self.allowed = [self.parents.get(c) for c in table.columns]
         self._kind_of = dict(zip(table.columns, self.kinds, strict=True))
-        self._not_decodable = f"Holds bytes that are not valid {encoding.upper()}."
+        hint = NOT_UTF8_HINT if encoding == "utf-8" else ""
+        self._not_decodable = f"Holds bytes that are not valid {encoding.upper()}{hint}."
         self._c1 = encoding == "latin-1"  # see column_rules.C1_CONTROLS
         self._decisions = 0  # the schema's, since the young garbage was last collected
 

@@ -42,6 +42,8 @@ NO_ZONE_MESSAGE = UtcInstant.default_error_messages["no_zone"]
 # Windows often are) has letters and signs: never text, so a row holding one is rejected
 # rather than stored with “ ” € turned into control characters.
 C1_CONTROLS = re.compile("[\x80-\x9f]")
+# Said where a file read as UTF-8 (the default) is not: an export from Windows often is cp1252.
+NOT_UTF8_HINT = " (a file from Windows is often cp1252: then send encoding=cp1252)"
 _C1_MARKS = bytes(0 if 0x80 <= byte <= 0x9F else 1 for byte in range(256))  # 0 marks one
 _ID = "[1-9][0-9]{0,8}"  # ASCII digits only: str.isdigit takes other scripts' digits too
 

@@ -29,6 +29,7 @@ from hrapi.tables import Table
 
 CSV_FIELD_LIMIT = 1 << 20  # characters; a longer field is a per-row reject, not a crash
 DECODE_CHUNK = 1 << 16  # bytes the text decoder takes at a time
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # little- and big-endian
 CHUNK_ROWS = 4096  # records checked and copied together
 FIRST_CHUNK_ROWS = 2  # a header and a record: all a load reads before it is on record
 DELIMITERS = {",": ",", ";": ";", "|": "|", "tab": "\t"}
@@ -181,8 +182,12 @@ class CsvReader:
         start = start[:2]
         if transcoded:  # UTF-16's undecodable bytes come as surrogates: taken as they are
             encoding, errors = "utf-8", "surrogatepass"
-        elif encoding == "utf-16" and start and start not in (b"\xff\xfe", b"\xfe\xff"):
+        elif encoding == "utf-16" and start and start not in UTF16_BOMS:
             raise SourceError("encoding=utf-16 needs the file to start with a byte order mark.")
+        elif encoding != "utf-16" and start in UTF16_BOMS and not continued:
+            raise SourceError(f"The file starts with a UTF-16 byte order mark (Excel's Unicode "
+                              f"text is UTF-16): send encoding=utf-16, not "
+                              f"{options.encoding}.")  # fmt: skip
         self.text = io.TextIOWrapper(stream, encoding, errors=errors, newline="")
         self.text._CHUNK_SIZE = DECODE_CHUNK  # the decoder's read size
         for_csv, self.lines = itertools.tee(self.text)
