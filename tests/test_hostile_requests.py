@@ -61,6 +61,30 @@ def test_a_batch_body_not_an_object_says_what_a_batch_is(client, sql, body):
     assert sql("SELECT count(*) FROM loads") == [(0,)]
 
 
+@pytest.mark.parametrize(("body", "said"), [
+    ('{"rows": [{"id": 1, "department": "Café"}]}'.encode("latin-1"), "not UTF-8 (at byte 38)"),
+    ('{"rows": [{"id": 1, "department": "Sales"}]}'.encode("utf-16"), "UTF-16 or UTF-32"),
+    ('{"rows": [{"id": 1, "department": "Sales"}]}'.encode("utf-16-le"), "UTF-16 or UTF-32"),
+    (b'{"rows": [{"id": 1,\n "department": "Sales"}}', "line 2 column 24"),
+    (b'{"id": 1, "department": "A"}\n{"id": 2, "department": "B"}', "Extra data: line 2"),
+])  # fmt: skip
+def test_an_unreadable_json_body_says_why_and_where(client, sql, body, said):
+    response = client.post("/api/v1/tables/departments/batch", data=body,
+                           content_type="application/json")  # fmt: skip
+    assert response.status_code == 400
+    assert said in response.get_json()["message"], response.get_json()
+    assert sql("SELECT count(*) FROM loads") == [(0,)]
+
+
+def test_a_json_body_after_a_utf8_byte_order_mark_is_read(client, sql):
+    """Windows tools (PowerShell, .NET) write one; RFC 8259 lets a reader skip it."""
+    body = '\ufeff{"rows": [{"id": 1, "department": "Café"}]}'.encode()
+    response = client.post("/api/v1/tables/departments/batch", data=body,
+                           content_type="application/json")  # fmt: skip
+    assert response.status_code == 201, response.get_json()
+    assert sql("SELECT department FROM departments") == [("Café",)]
+
+
 def test_a_batch_body_over_its_limit_is_413_before_it_is_parsed(client):
     rows = [{"id": i, "name": "x" * 900, "datetime": "2021-01-01T00:00:00Z",
              "department_id": 1, "job_id": 1} for i in range(1, 6000)]  # fmt: skip

@@ -12,6 +12,10 @@ to the json module:
   a body with a run of 19 digits or more goes to the json module without asking orjson.
 
 tests/test_json_body.py proves the two agree, value and type, over generated documents.
+
+A body that cannot be read is a 400 that says why and where (the json module's words: line
+and column), or that it is not UTF-8, the only encoding JSON is sent in (RFC 8259); a UTF-8
+byte order mark, which Windows tools write, is skipped as RFC 8259 allows.
 """
 
 from __future__ import annotations
@@ -20,17 +24,21 @@ import json
 
 import orjson
 from flask_smorest import Blueprint as SmorestBlueprint
+from flask_smorest import abort
 from marshmallow import ValidationError
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
 _DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= c <= 0x39 else 0x20 for c in range(256))
 _LONG_DIGIT_RUN = b"0" * 19  # after _DIGITS_AS_ZERO: 19 digits in a row
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def loads(body: bytes):
     """A JSON body as the json module reads it (raising json.JSONDecodeError as webargs'
     parse_json does, for the same bodies)."""
+    if body.startswith(_UTF8_BOM):
+        body = body[len(_UTF8_BOM) :]
     if _LONG_DIGIT_RUN not in body.translate(_DIGITS_AS_ZERO):
         try:
             return orjson.loads(body)
@@ -70,6 +78,20 @@ class JsonBodyParser(FlaskParser):
         if not is_json_request(req):
             return core.missing
         return loads(req.get_data(cache=True))
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        abort(400, message=unreadable(req.get_data(cache=True), error))
+
+
+def unreadable(body: bytes, error: ValueError) -> str:
+    """Why a JSON body cannot be read, for its 400."""
+    if body[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in body[:4]:
+        return "The request body is UTF-16 or UTF-32 text: send JSON as UTF-8 (RFC 8259)."
+    if isinstance(error, UnicodeDecodeError) or error.msg.startswith("Bytes decoding error"):
+        start = error.start if isinstance(error, UnicodeDecodeError) else error.pos
+        return (f"The request body is not UTF-8 (at byte {start}): send JSON as UTF-8 "
+                f"(RFC 8259); a latin-1 or cp1252 export must be converted first.")  # fmt: skip
+    return f"The request body is not valid JSON: {error}."
 
 
 class Blueprint(SmorestBlueprint):
