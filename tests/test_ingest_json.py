@@ -162,6 +162,18 @@ def test_datetimes_in_lower_case_are_read_as_rfc_3339_allows(client, sql):
                       ("2021-04-01 04:30:00.250",)]  # fmt: skip
 
 
+def test_a_datetime_sent_as_a_number_is_rejected_with_what_to_send(client, sql):
+    """pandas' to_json writes datetimes as milliseconds since 1970 unless told otherwise."""
+    load_parents(client)
+    rows = [hire(1, datetime=1614834367000), hire(2, datetime=1614834367.5), hire(3)]
+    report = batch(client, "hired_employees", rows).get_json()
+    assert (report["inserted"], report["rejected"]) == (1, 2)
+    for reject in report["rejects"]:
+        assert reject["errors"][0]["code"] == "type-error"
+        assert "a number (seconds since 1970?)" in reject["errors"][0]["message"]
+        assert "date_format='iso'" in reject["errors"][0]["message"]
+
+
 def test_lone_surrogates_in_json_strings_are_rejected_not_a_500(client, sql):
     """JSON may escape a lone surrogate (\\ud800), which is no character UTF-8 can store."""
     load_parents(client)

@@ -105,9 +105,14 @@ class UtcInstant(fields.DateTime):
         "no_zone": "Not a valid ISO 8601 datetime with a time zone: it has none "
         "(add Z or an offset such as +00:00).",
         "out_of_range": "Is outside the years 1 to 9999 in UTC.",
+        "number": "Not a valid ISO 8601 datetime with a time zone: a number (seconds since "
+        "1970?) is not one; send text such as 2021-07-27T16:02:08Z (pandas: to_json with "
+        "date_format='iso').",
     }
 
     def _deserialize(self, value, attr, data, **kwargs) -> dt.datetime:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise self.make_error("number")  # what pandas' to_json writes by default
         if not isinstance(value, str) or ("T" not in value.upper() and " " not in value):
             raise self.make_error("invalid")  # a bare date is not an instant
         if value.endswith("z"):  # RFC 3339 allows a lower-case z, which Python does not read
