@@ -119,8 +119,20 @@ DEFECTS = [
     ("15.0,Ann,2021-03-04T05:06:07Z,1,1", "id: Not a valid integer"),
     ("16,Ann,2021-03-04T05:06:07,1,1", "datetime: Not a valid ISO 8601 datetime with a time zone"),
     ("17,Ann,2021-02-30T05:06:07Z,1,1", "datetime:"),
-    ("18,Ann,yesterday at noon,1,1", "datetime:"),
-    ("19,Ann,2021-03-04,1,1", "datetime:"),
+    (
+        "18,Ann,yesterday at noon,1,1",
+        "datetime: Not a valid ISO 8601 datetime with a time zone (such as 2021-07-27T16:02:08Z)",
+    ),
+    (
+        "19,Ann,2021-03-04,1,1",
+        "datetime: Not a valid ISO 8601 datetime with a time zone: a date without a time",
+    ),
+    (
+        "25,Ann, 2021-03-04T05:06:07Z ,1,1",
+        "datetime: Not a valid ISO 8601 datetime with a time zone: remove the spaces around it",
+    ),
+    ("26,Ann,1614834367,1,1", "datetime: Not a valid ISO 8601 datetime with a time zone: a number"),
+    ("27,Ann,03/04/2021 05:06,1,1", "(such as 2021-07-27T16:02:08Z)"),
     ("20,Ann,2021-03-04T05:06:07Z,77,1", "department_id: department 77 does not exist"),
     ("21,Ann,2021-03-04T05:06:07Z,1,88", "job_id: job 88 does not exist"),
     ("22,Ann,2021-03-04T05:06:07Z,1.5,1", "department_id: Not a valid integer"),

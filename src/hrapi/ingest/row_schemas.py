@@ -16,6 +16,8 @@ INT32_MAX = 2_147_483_647
 TEXT_MAX_LENGTH = 1000
 _INTEGER = re.compile(r"[+-]?[0-9]+\Z")
 _DECIMAL_INTEGER = re.compile(r"[0-9]+\.0+\Z")  # 7.0: an integer written as a decimal
+_BARE_DATE = re.compile(r"[0-9]{4}-?[0-9]{2}-?[0-9]{2}")  # 2021-07-27, 20210727
+_EPOCH = re.compile(r"[0-9]{9,}(?:\.[0-9]*)?")  # seconds (or milliseconds) since 1970
 # Text that cannot be stored as UTF-8: lone surrogates. Bytes of a file that were not valid in
 # its encoding show up as \udc00-\udcff (see sources.UNDECODABLE); a JSON string may
 # hold any surrogate as an escape (\ud800).
@@ -100,7 +102,7 @@ class UtcInstant(fields.DateTime):
     """An ISO 8601 date and time with a time zone (`Z` or an offset), returned in UTC."""
 
     default_error_messages = {  # noqa: RUF012
-        "invalid": "Not a valid ISO 8601 datetime with a time zone.",
+        "invalid": "Not a valid ISO 8601 datetime with a time zone (such as 2021-07-27T16:02:08Z).",
         "impossible": "Not a valid ISO 8601 datetime with a time zone: {reason}.",
         "no_zone": "Not a valid ISO 8601 datetime with a time zone: it has none "
         "(add Z or an offset such as +00:00).",
@@ -108,13 +110,32 @@ class UtcInstant(fields.DateTime):
         "number": "Not a valid ISO 8601 datetime with a time zone: a number (seconds since "
         "1970?) is not one; send text such as 2021-07-27T16:02:08Z (pandas: to_json with "
         "date_format='iso').",
+        "date_only": "Not a valid ISO 8601 datetime with a time zone: a date without a time "
+        "(midnight in UTC is 2021-07-27T00:00:00Z).",
+        "padded": "Not a valid ISO 8601 datetime with a time zone: remove the spaces around it.",
     }
 
     def _deserialize(self, value, attr, data, **kwargs) -> dt.datetime:
         if isinstance(value, int | float) and not isinstance(value, bool):
             raise self.make_error("number")  # what pandas' to_json writes by default
-        if not isinstance(value, str) or ("T" not in value.upper() and " " not in value):
-            raise self.make_error("invalid")  # a bare date is not an instant
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        try:
+            return self._instant(value)
+        except ValidationError:
+            if value.strip() == value:
+                raise
+            try:  # an instant but for the spaces around it?
+                self._instant(value.strip())
+            except ValidationError:
+                raise self.make_error("invalid") from None
+            raise self.make_error("padded") from None
+
+    def _instant(self, value: str) -> dt.datetime:
+        if "T" not in value.upper() and " " not in value:  # a bare date is not an instant
+            if _BARE_DATE.fullmatch(value):
+                raise self.make_error("date_only")
+            raise self.make_error("number" if _EPOCH.fullmatch(value) else "invalid")
         if value.endswith("z"):  # RFC 3339 allows a lower-case z, which Python does not read
             value = value[:-1] + "Z"
         try:
