@@ -24,6 +24,7 @@ from itertools import islice
 import fastavro
 from marshmallow import ValidationError
 
+from hrapi.backups import avro_blocks
 from hrapi.backups.files import BackupError
 from hrapi.ingest.column_rules import column_passes, value_passes
 from hrapi.ingest.row_schemas import ROW_SCHEMAS, UtcInstant, field_errors, iso_utc
@@ -120,11 +121,17 @@ class BackupReader:
         self.rows = 0
         self.ascending = True  # every id larger than the one before: none repeats
         self._last_id = None
+        avro_blocks.install()  # blocks of a bounded size only
         try:
             self._reader = fastavro.reader(handle)
         except Exception as exc:  # not AVRO at all: any error of the decoder
             raise BackupError(422, f"{label} is not an AVRO file ({_first_line(exc)}).") from exc
         self._check_schema(self._reader.writer_schema)
+        codec = self._reader.codec
+        if codec not in avro_blocks.CODECS:
+            raise BackupError(422, f"{label} is compressed with {codec!r}: hrapi reads "
+                                   f"{' and '.join(avro_blocks.CODECS)} (its own backups are "
+                                   f"deflate).")  # fmt: skip
         schema = ROW_SCHEMAS[table.name]()
         self._schema = schema
         self._kinds = [type(schema.fields[c]) for c in table.columns]
