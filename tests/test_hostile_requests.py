@@ -52,6 +52,18 @@ def test_a_parameter_given_twice_is_named_not_taken_once(client, sql, method, pa
     assert sql("SELECT count(*) FROM loads") == [(0,)]
 
 
+@pytest.mark.parametrize(("path", "said"), [
+    ("/api/v1/insights/hires-by-quarter?year=0",
+     "query year: Must be greater than or equal to 1900 and less than or equal to 2100"),
+    ("/api/v1/tables/jobs/rows?limit=5000", "query limit: Must be greater than or equal to 1"),
+    ("/api/v1/loads?colour=red", "query colour: Unknown field"),
+])  # fmt: skip
+def test_a_422_message_says_what_is_wrong_with_each_parameter(client, path, said):
+    response = client.get(path)
+    assert response.status_code == 422
+    assert said in response.get_json()["message"], response.get_json()
+
+
 @pytest.mark.parametrize("body", [[{"id": 1, "department": "Sales"}], "rows", 7, None])
 def test_a_batch_body_not_an_object_says_what_a_batch_is(client, sql, body):
     response = client.post("/api/v1/tables/departments/batch", data=json.dumps(body),

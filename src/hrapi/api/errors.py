@@ -46,12 +46,23 @@ def _message_of(exc: HTTPException, body: dict) -> str:
     if whole and body.get("code") == 422:  # the body as a whole is not of its shape
         return str(whole[0])
     if body.get("errors") and body.get("code") in (400, 422):
-        where = ", ".join(f"{location}: {', '.join(map(str, fields))}"
-                          for location, fields in body["errors"].items())  # fmt: skip
+        where = "; ".join(_problems(body["errors"]))
         if body["code"] == 400:
-            return f"The request body cannot be read ({where})."
-        return f"The request has invalid or unknown parameters ({where})."
+            return f"The request body cannot be read: {where}."
+        return f"The request has invalid or unknown parameters: {where}."
     return exc.description or http.HTTPStatus(exc.code or 500).phrase
+
+
+def _problems(errors: dict) -> list[str]:
+    """Each field's first problem, where it is a sentence: `query year: Must be ...`."""
+    found = []
+    for location, fields in errors.items():
+        named = fields if isinstance(fields, dict) else {"": fields}  # or the location's own
+        for name, messages in named.items():
+            first = messages[0] if isinstance(messages, list) and messages else None
+            said = f": {first.rstrip('.')}" if isinstance(first, str) else ""
+            found.append(f"{location} {name}".strip() + said)
+    return found
 
 
 def init_app(app: Flask, api) -> None:
