@@ -295,3 +295,23 @@ def test_a_backup_while_a_load_holds_its_table_is_503_and_writes_nothing(loaded,
     assert loaded.get("/api/v1/backups").get_json() == {"sets": []}
     stored = sql("SELECT count(*) FROM hired_employees")[0][0]
     assert backup(loaded, "hired_employees")["rows"] == stored  # once the load let go
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", None])
+def test_a_restore_whose_choice_is_not_json_is_415_not_the_newest_backup(loaded, sql, content_type):
+    """`curl -d '{"backup": ...}'` sends a form: its choice unread, the newest was restored."""
+    older = backup(loaded, "jobs")["name"]
+    loaded.post("/api/v1/tables/jobs/upload", data="900,Added\n", content_type="text/csv")
+    backup(loaded, "jobs")
+    loaded.post("/api/v1/tables/jobs/upload", data="901,Later\n", content_type="text/csv")
+    before = sql(TABLE_QUERIES["jobs"])
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    response = loaded.post("/api/v1/tables/jobs/restore", data=f'{{"backup": "{older}"}}',
+                           headers=headers)  # fmt: skip
+    assert response.status_code == 415, response.get_json()
+    assert "application/json" in response.get_json()["message"]
+    assert sql(TABLE_QUERIES["jobs"]) == before
+    assert loaded.post("/api/v1/tables/jobs/restore").status_code == 200  # no body: the newest
+    assert sql("SELECT max(id) FROM jobs") == [(900,)]
+    assert restore(loaded, "jobs", older).status_code == 200
+    assert sql("SELECT count(*) FROM jobs WHERE id >= 900") == [(0,)]

@@ -189,19 +189,25 @@ class TableRestore(MethodView):
         400,
         404,
         409,
+        415,
         422,
         503,
         e404="Unknown table, or not one of its backups",
+        e415="A body that is not application/json",
         e422="The backup cannot be used (no sidecar, changed since written, not AVRO of this "
         "table, rows the data dictionary refuses), or a body not of this shape",
     )
     def post(self, args, table):
         """Replace the table's rows with a backup's, in one transaction.
 
-        Body `{"backup": "<name>"}`, or `{}` for the newest usable one. Loads and batches of
-        the table wait while it runs; when it commits the table equals the backup. If
-        anything fails, the table is exactly as it was before.
+        Body `{"backup": "<name>"}`, or `{}` (or none) for the newest usable one. Loads and
+        batches of the table wait while it runs; when it commits the table equals the
+        backup. If anything fails, the table is exactly as it was before.
         """
+        if _has_body() and not request.is_json:  # its choice unread: never the newest instead
+            got = request.mimetype or "none"
+            abort(415, message='Send {"backup": "<name>"} as application/json (or {} for the '
+                               f"newest usable backup); got {got}.")  # fmt: skip
         return _backups().restore(table_or_404(table), args["backup"]).as_dict()
 
 
