@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
+import resource
 import threading
 import zlib
 from dataclasses import replace
@@ -14,6 +16,7 @@ import pytest
 
 from hrapi import create_app
 from hrapi.backups.avro_rows import avro_schema
+from hrapi.backups.writing import unwritable
 from hrapi.tables import TABLES
 from tests.helpers import assert_hire_counts_exact, batch, load_parents
 from tests.test_backups import TABLE_QUERIES, backup, reseal, restore
@@ -380,3 +383,49 @@ def test_a_restore_into_an_empty_table_goes_straight_in(hires, settings, sql):
     response = restore(hires, "hired_employees", info["name"])
     assert response.status_code == 422 and "more than once" in response.get_json()["message"]
     assert sql("SELECT count(*) FROM hired_employees") == [(0,)]
+
+
+def test_a_backup_folder_that_cannot_be_written_is_a_503_that_names_it(client, settings, sql):
+    """HRAPI_BACKUP_DIR under a file: the backup, the set and an import each answer 503 with
+    the folder and the reason, and nothing is left; reading and restoring still answer."""
+    blocker = settings.backup_dir.parent / "a-file"
+    blocker.write_text("not a folder")
+    app = create_app(replace(settings, backup_dir=blocker / "backups"))
+    try:
+        broken = app.test_client()
+        load_parents(broken)
+        clerk = avro_bytes("jobs", [{"id": 1, "job": "Clerk"}])
+        imported = broken.post("/api/v1/tables/jobs/backups", data=clerk,
+                               content_type="application/avro")  # fmt: skip
+        made = broken.post("/api/v1/tables/jobs/backups"), broken.post("/api/v1/backups")
+        for response in (*made, imported):
+            assert response.status_code == 503, response.get_json()
+            message = response.get_json()["message"]
+            assert str(blocker) in message and "Not a directory" in message, message
+        assert broken.get("/api/v1/tables/jobs/backups").get_json() == {"backups": []}
+        assert broken.post("/api/v1/tables/jobs/restore", json={}).status_code == 404
+    finally:
+        app.extensions["hrapi.db"].close()
+    assert blocker.read_text() == "not a folder"
+
+
+def test_a_backup_whose_file_cannot_be_written_whole_leaves_nothing(hires, settings):
+    """A write refused part-way (here by the process's file size limit, as a full disk would
+    refuse it): 503, and no partial file or sidecar is left in the folder."""
+    backup(hires, "hired_employees")
+    folder_before = sorted(os.listdir(folder(settings)))
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200, limit[1]))  # bytes a file may grow to
+    try:
+        response = hires.post("/api/v1/tables/hired_employees/backups")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+    assert response.status_code == 503, response.get_json()
+    assert "cannot be written (File too large)" in response.get_json()["message"]
+    assert sorted(os.listdir(folder(settings))) == folder_before
+    assert backup(hires, "hired_employees")["rows"] == 20
+
+
+def test_a_full_disk_is_507_and_says_to_free_space(tmp_path):
+    error = unwritable(tmp_path, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+    assert error.status == 507 and "free space on its disk" in str(error)

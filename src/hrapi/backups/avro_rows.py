@@ -25,7 +25,7 @@ import fastavro
 from marshmallow import ValidationError
 
 from hrapi.backups import avro_blocks
-from hrapi.backups.files import BackupError
+from hrapi.backups.errors import BackupError
 from hrapi.ingest.column_rules import column_passes, value_passes
 from hrapi.ingest.row_schemas import ROW_SCHEMAS, UtcInstant, field_errors, iso_utc
 from hrapi.tables import Table

@@ -20,25 +20,18 @@ import os
 import re
 import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from hrapi.backups.errors import BackupError
+from hrapi.backups.writing import HashingWriter, create, write_json, writes_to
 
 STAMP = "%Y%m%dT%H%M%S.%fZ"
 NAME = re.compile(r"\d{8}T\d{6}\.\d{6}Z\.avro\Z")  # a table's backup
 SIDECAR_MAX_BYTES = 1 << 16
 SHA256 = re.compile(r"[0-9a-f]{64}\Z")
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-
-
-class BackupError(Exception):
-    """A backup cannot be used; `status` is the HTTP status that says why, `errors` the rows
-    a backup was refused for (if that was the reason)."""
-
-    def __init__(self, status: int, message: str, errors: list | None = None):
-        super().__init__(message)
-        self.status = status
-        self.errors = errors
 
 
 @dataclass
@@ -61,26 +54,6 @@ def new_stamp() -> tuple[str, str]:
     """A new backup's time stamp (the name's stem) and its ISO 8601 creation time."""
     now = dt.datetime.now(dt.UTC)
     return now.strftime(STAMP), now.isoformat().replace("+00:00", "Z")
-
-
-class HashingWriter:
-    """A binary file wrapper that hashes and counts what is written through it."""
-
-    def __init__(self, handle):
-        self.handle = handle
-        self.sha256 = hashlib.sha256()
-        self.bytes = 0
-
-    def write(self, data) -> int:
-        self.sha256.update(data)
-        self.bytes += len(data)
-        return self.handle.write(data)
-
-    def flush(self) -> None:
-        self.handle.flush()
-
-    def seekable(self) -> bool:
-        return False  # fastavro would otherwise try to append to an existing file
 
 
 class BackupFiles:
@@ -156,16 +129,23 @@ class BackupFiles:
         created_at), where the caller puts "rows"; on success the sidecar is written and the
         file renamed into place (and the dict holds every field); on failure nothing is left."""
         folder = self.folder(table)
-        folder.mkdir(parents=True, exist_ok=True)
         stem, created_at = new_stamp()
         meta = {"name": stem + ".avro", "created_at": created_at}
         temporary = folder / f".{stem}.avro.partial"
         try:
-            with create(temporary) as handle:
-                out = HashingWriter(handle)
+            with writes_to(folder):
+                folder.mkdir(parents=True, exist_ok=True)
+                handle = create(temporary)
+            try:
+                out = HashingWriter(handle, folder)
                 yield out, meta
-                handle.flush()
-                os.fsync(handle.fileno())
+                with writes_to(folder):
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                    handle.close()
+            finally:
+                with suppress(OSError):  # after an error: what it still held is dropped
+                    handle.close()
             name = meta["name"]
             sidecar = {
                 "name": name,
@@ -175,11 +155,13 @@ class BackupFiles:
                 "sha256": out.sha256.hexdigest(),
                 "created_at": meta["created_at"],
             }
-            write_json(folder / (name + ".json"), sidecar)
-            temporary.rename(folder / name)
+            with writes_to(folder):
+                write_json(folder / (name + ".json"), sidecar)
+                temporary.rename(folder / name)
             meta.update(sidecar)
         finally:
-            temporary.unlink(missing_ok=True)
+            with suppress(OSError):  # gone, or the folder never was one
+                temporary.unlink(missing_ok=True)
         self.prune(table)
 
     def prune(self, table: str) -> list[str]:
@@ -272,22 +254,3 @@ def sidecar_fields(meta: dict) -> dict:
 
 def _count(value) -> bool:
     return type(value) is int and value >= 0
-
-
-def create(path: Path):
-    """A new file, never one that exists or a symlink's target."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    return os.fdopen(fd, "wb")
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Write JSON next to where it goes, then rename it into place (never half-written)."""
-    temporary = path.with_name(f".{path.name}.partial")
-    try:
-        with create(temporary) as handle:
-            handle.write(json.dumps(data).encode())
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.rename(path)
-    finally:
-        temporary.unlink(missing_ok=True)

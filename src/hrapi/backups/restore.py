@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 import psycopg
 
 from hrapi.backups.avro_rows import BackupReader, copy_types
-from hrapi.backups.files import BackupError
+from hrapi.backups.errors import BackupError
 from hrapi.tables import Table
 
 log = logging.getLogger(__name__)

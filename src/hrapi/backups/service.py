@@ -15,7 +15,8 @@ import psycopg
 from psycopg import sql
 
 from hrapi.backups import avro_rows
-from hrapi.backups.files import BackupError, BackupFiles, BackupInfo
+from hrapi.backups.errors import BackupError
+from hrapi.backups.files import BackupFiles, BackupInfo
 from hrapi.backups.restore import STAGE_PREFIX, RestoreReport, restore_tables
 from hrapi.backups.sets import SETS, BackupSets
 from hrapi.db import Database

@@ -14,19 +14,12 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from hrapi.backups.files import (
-    BackupError,
-    HashingWriter,
-    create,
-    entries,
-    new_stamp,
-    read_json,
-    sidecar_fields,
-    write_json,
-)
+from hrapi.backups.errors import BackupError
+from hrapi.backups.files import entries, new_stamp, read_json, sidecar_fields
+from hrapi.backups.writing import HashingWriter, create, write_json, writes_to
 
 SET_NAME = re.compile(r"\d{8}T\d{6}\.\d{6}Z\Z")  # a set's folder
 SETS = "sets"
@@ -75,32 +68,35 @@ class BackupSets:
         and the manifest's tables dict to fill with each table's "rows"; the folder is
         renamed into place complete, with its manifest, or not at all."""
         sets = self.root / SETS
-        sets.mkdir(parents=True, exist_ok=True)
         stem, created_at = new_stamp()
         temporary = sets / f".{stem}.partial"
-        temporary.mkdir()
+        with writes_to(sets):
+            sets.mkdir(parents=True, exist_ok=True)
+            temporary.mkdir()
         writers: dict[str, tuple] = {}
         tables: dict[str, dict] = {}
 
         def open_table(table: str) -> HashingWriter:
-            handle = create(temporary / f"{table}.avro")
-            writers[table] = (handle, HashingWriter(handle))
+            with writes_to(sets):
+                handle = create(temporary / f"{table}.avro")
+            writers[table] = (handle, HashingWriter(handle, sets))
             return writers[table][1]
 
         try:
             yield stem, open_table, tables
-            for table, (handle, out) in writers.items():
-                handle.flush()
-                os.fsync(handle.fileno())
-                handle.close()
-                tables[table].update(bytes=out.bytes, sha256=out.sha256.hexdigest())
-            write_json(
-                temporary / MANIFEST, {"name": stem, "created_at": created_at, "tables": tables}
-            )
-            temporary.rename(sets / stem)
+            with writes_to(sets):
+                for table, (handle, out) in writers.items():
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                    handle.close()
+                    tables[table].update(bytes=out.bytes, sha256=out.sha256.hexdigest())
+                manifest = {"name": stem, "created_at": created_at, "tables": tables}
+                write_json(temporary / MANIFEST, manifest)
+                temporary.rename(sets / stem)
         finally:
             for handle, _ in writers.values():
-                handle.close()
+                with suppress(OSError):  # what it held is thrown away below
+                    handle.close()
             shutil.rmtree(temporary, ignore_errors=True)
         self.prune()
 
