@@ -7,6 +7,7 @@ database that cannot be reached (503) and, as a last resort, a bug (500, logged)
 
 from __future__ import annotations
 
+import errno
 import http
 import json
 import logging
@@ -17,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from hrapi.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # a full disk, a quota, a size limit
 
 
 class WorkerTimeout(Exception):
@@ -92,6 +94,18 @@ def init_app(app: Flask, api) -> None:
         response = error_response(503, f"The request took too long: {exc}. Send large files "
                                        "faster, or raise GUNICORN_TIMEOUT.")  # fmt: skip
         response.headers["Connection"] = "close"
+        return response
+
+    @app.errorhandler(OSError)
+    def no_space_left(exc: OSError):
+        """The server's temporary space (a request body's copy, a load's rejects) is full."""
+        if exc.errno not in NO_SPACE:
+            return unexpected_error(exc)
+        log.error("no space left for a request's data: %s", exc)
+        response = error_response(507, f"The server has no room left for this request's data "
+                                       f"({exc.strerror or exc}): nothing of it was kept; try "
+                                       "again later.")  # fmt: skip
+        response.headers["Retry-After"] = "60"
         return response
 
     @app.errorhandler(Exception)

@@ -8,6 +8,7 @@ turn: the body is never held in memory, and never read from the client twice.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import tempfile
@@ -81,10 +82,20 @@ class _Replay(io.RawIOBase):
             if not count:
                 return 0
             data = memoryview(buffer)[:count]
-            source._copy.write(data)
+            _write_all(source._copy, data)
             source._copied += count
         self._offset += len(data)
         return len(data)
+
+
+def _write_all(file, data: memoryview) -> None:
+    """Write all of data to an unbuffered file, which may take less than it is given (a disk
+    nearly full): a copy with a gap would end a later reading early, silently."""
+    while data:
+        written = file.write(data)
+        if not written:
+            raise OSError(errno.ENOSPC, "the temporary copy of the input took no more bytes")
+        data = data[written:]
 
 
 class Chain(io.RawIOBase):
