@@ -96,6 +96,11 @@ def init_app(app: Flask, api) -> None:
         response.headers["Connection"] = "close"
         return response
 
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception):
+        log.exception("unhandled error")
+        return error_response(500, "Internal error; it has been logged.")
+
     @app.errorhandler(OSError)
     def no_space_left(exc: OSError):
         """The server's temporary space (a request body's copy, a load's rejects) is full."""
@@ -107,8 +112,3 @@ def init_app(app: Flask, api) -> None:
                                        "again later.")  # fmt: skip
         response.headers["Retry-After"] = "60"
         return response
-
-    @app.errorhandler(Exception)
-    def unexpected_error(exc: Exception):
-        log.exception("unhandled error")
-        return error_response(500, "Internal error; it has been logged.")

@@ -29,6 +29,8 @@ from marshmallow import ValidationError
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
+from hrapi.ingest.sources import UTF16_BOMS
+
 _DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= c <= 0x39 else 0x20 for c in range(256))
 _LONG_DIGIT_RUN = b"0" * 19  # after _DIGITS_AS_ZERO: 19 digits in a row
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -85,7 +87,7 @@ class JsonBodyParser(FlaskParser):
 
 def unreadable(body: bytes, error: ValueError) -> str:
     """Why a JSON body cannot be read, for its 400."""
-    if body[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in body[:4]:
+    if body[:2] in UTF16_BOMS or b"\x00" in body[:4]:
         return "The request body is UTF-16 or UTF-32 text: send JSON as UTF-8 (RFC 8259)."
     if isinstance(error, UnicodeDecodeError) or error.msg.startswith("Bytes decoding error"):
         start = error.start if isinstance(error, UnicodeDecodeError) else error.pos
