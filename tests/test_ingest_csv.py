@@ -269,6 +269,16 @@ def test_upload_content_types(client, content_type, status):
     assert response.status_code == status
 
 
+def test_a_tab_separated_body_is_told_how_to_send_it(client, sql):
+    body = b"1\tSales\n"
+    response = client.post("/api/v1/tables/departments/upload", data=body,
+                           content_type="text/tab-separated-values")  # fmt: skip
+    assert response.status_code == 415
+    assert "send it as text/csv with ?delimiter=tab" in response.get_json()["message"]
+    assert upload_csv(client, "departments", body, delimiter="tab").status_code == 201
+    assert sql("SELECT department FROM departments") == [("Sales",)]
+
+
 def test_upload_errors(client, sql):
     assert upload_csv(client, "employees", "1,x\n").status_code == 404
     assert "Unknown table" in upload_csv(client, "employees", "1,x\n").get_json()["message"]

@@ -177,11 +177,11 @@ class TableUpload(MethodView):
             stream, filename = WholeBody(request.stream, request.content_length), None
             content_type = request.mimetype_params
         else:
-            abort(
-                415,
-                message="Send CSV as a text/csv body or as multipart/form-data field 'file'; "
-                f"got {request.mimetype or 'no content type'}.",
-            )
+            got = request.mimetype or "no content type"
+            if got == "text/tab-separated-values":
+                got += ": send it as text/csv with ?delimiter=tab"
+            abort(415, message="Send CSV as a text/csv body or as multipart/form-data field "
+                               f"'file'; got {got}.")  # fmt: skip
         encoding = declared_encoding(content_type, args["encoding"])
         data = CsvInput(stream, target, CSV_LOAD_ARGS.options(args, encoding))
         return _run_load(target, data, args, filename)
