@@ -269,14 +269,26 @@ def test_upload_content_types(client, content_type, status):
     assert response.status_code == status
 
 
-def test_a_tab_separated_body_is_told_how_to_send_it(client, sql):
-    body = b"1\tSales\n"
-    response = client.post("/api/v1/tables/departments/upload", data=body,
-                           content_type="text/tab-separated-values")  # fmt: skip
-    assert response.status_code == 415
-    assert "send it as text/csv with ?delimiter=tab" in response.get_json()["message"]
-    assert upload_csv(client, "departments", body, delimiter="tab").status_code == 201
-    assert sql("SELECT department FROM departments") == [("Sales",)]
+def test_a_file_sent_as_tab_separated_values_is_read_with_tabs(client, sql):
+    """text/tab-separated-values (what a browser sends for a .tsv file) was a 415 as a body,
+    and as a multipart part every row a reject of one field."""
+
+    def post(path, **kwargs):
+        return client.post(path, content_type="text/tab-separated-values", **kwargs)
+
+    response = post("/api/v1/tables/departments/upload", data=b"1\tSales, EMEA\n")
+    assert response.status_code == 201 and response.get_json()["inserted"] == 1
+    conflict = post("/api/v1/tables/departments/upload?delimiter=%3B", data=b"2\tOps\n")
+    assert conflict.status_code == 422
+    assert "tab-separated values and the query delimiter=;" in conflict.get_json()["message"]
+    part = (io.BytesIO(b"3\tLegal\n"), "departments.tsv", "text/tab-separated-values")
+    multi = client.post("/api/v1/uploads", data={"departments": part},
+                        content_type="multipart/form-data")  # fmt: skip
+    assert multi.status_code == 201 and multi.get_json()["reports"][0]["inserted"] == 1
+    assert sql("SELECT id, department FROM departments ORDER BY id") == [
+        (1, "Sales, EMEA"), (3, "Legal")]  # fmt: skip
+    loads = client.get("/api/v1/loads").get_json()["loads"]
+    assert {load["options"]["delimiter"] for load in loads} == {"tab"}
 
 
 def test_upload_errors(client, sql):

@@ -1,5 +1,5 @@
 """How an upload's CSV arrives: a raw body that must come whole, the file fields of a multipart
-upload, and the encoding a body or a file part declares.
+upload, and the encoding and delimiter a body or a file part declares.
 
 File fields are taken strictly: a field the endpoint does not name, a field given twice, or a
 known field sent as text instead of a file is a 422 naming it, before anything is loaded
@@ -7,7 +7,8 @@ known field sent as text instead of a file is a 422 naming it, before anything i
 not asked for went unread: a second departments file, or a file under a misspelt name, was left
 out without a word). A Content-Type's charset (`text/csv; charset=ISO-8859-1`) is the file's
 encoding unless the query's `encoding` names one; the two disagreeing, or a charset hrapi does
-not read, is a 422 (it was ignored, and every accented row rejected as not UTF-8).
+not read, is a 422 (it was ignored, and every accented row rejected as not UTF-8). A file sent
+as text/tab-separated-values is read with `delimiter=tab` unless the query names another (422).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import ClientDisconnected
 
 from hrapi.ingest.rejects import in_brief
-from hrapi.ingest.sources import ENCODINGS, option_name
+from hrapi.ingest.sources import ENCODINGS, CsvOptions, option_name
+
+TSV = "text/tab-separated-values"
 
 
 def file_fields(names: tuple[str, ...]) -> dict[str, FileStorage]:
@@ -38,6 +41,25 @@ def file_fields(names: tuple[str, ...]) -> dict[str, FileStorage]:
         abort(422, message=f"{in_brief(repeated)} holds more than one file: one file a field "
                            "(each file is a load of its own).")  # fmt: skip
     return {name: files[name] for name in names if name in files}
+
+
+def declared_options(args: dict, content) -> CsvOptions:
+    """A file's CSV options: the query's (args), else what the request or its multipart file
+    part (content) declares in its Content-Type, else the defaults."""
+    encoding = declared_encoding(content.mimetype_params, args["encoding"])
+    delimiter = declared_delimiter(content.mimetype, args["delimiter"])
+    return CsvOptions(delimiter or ",", encoding or "utf-8", args["header"])
+
+
+def declared_delimiter(mimetype: str | None, asked: str | None) -> str | None:
+    """The delimiter of a body or a file part: asked (the query's `delimiter`), else `tab`
+    for tab-separated values (text/tab-separated-values), else None (the default)."""
+    if mimetype != TSV:
+        return asked
+    if asked not in (None, "tab"):
+        abort(422, message=f"The Content-Type says tab-separated values and the query "
+                           f"delimiter={asked}: give one of them.")  # fmt: skip
+    return "tab"
 
 
 def declared_encoding(content_type: dict, asked: str | None) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from hrapi.ingest.row_schemas import INT32_MAX
-from hrapi.ingest.sources import DELIMITERS, ENCODINGS, HEADER_MODES, CsvOptions, option_name
+from hrapi.ingest.sources import DELIMITERS, ENCODINGS, HEADER_MODES, option_name
 from hrapi.ingest.strategies import Limits
 
 MAX_BATCH_ROWS = 1000
@@ -97,8 +97,11 @@ class CsvLoadArgs(LoadArgs):
     delimiter = CsvOption(
         "delimiter",
         DELIMITERS,
-        load_default=",",
-        metadata={"description": "the field delimiter: `,` (default), `;`, `|` or `tab`"},
+        load_default=None,
+        metadata={
+            "description": "the field delimiter: `,` (default), `;`, `|` or `tab`; left out, "
+            "a file sent as text/tab-separated-values is read with `tab`"
+        },
     )
     encoding = CsvOption(
         "encoding",
@@ -121,11 +124,6 @@ class CsvLoadArgs(LoadArgs):
             "header, values map to columns by name."
         },
     )
-
-    def options(self, args: dict, encoding: str | None) -> CsvOptions:
-        """The file's options; encoding: as its request declares it (the query's, else the
-        Content-Type's charset: csv_body.declared_encoding), None for the default."""
-        return CsvOptions(args["delimiter"], encoding or "utf-8", args["header"])
 
 
 class RowList(fields.List):

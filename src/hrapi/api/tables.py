@@ -11,7 +11,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from hrapi.api import request_log
-from hrapi.api.csv_body import WholeBody, declared_encoding, file_fields
+from hrapi.api.csv_body import TSV, WholeBody, declared_options, file_fields
 from hrapi.api.errors import error_body
 from hrapi.api.formats import csv_also, csv_response, wants_csv
 from hrapi.api.json_body import Blueprint
@@ -44,12 +44,13 @@ blp = Blueprint(
     description="Load departments, jobs and hired_employees (CSV or JSON) and read them back",
 )
 
-CSV_MIMETYPES = ("text/csv", "application/csv", "text/plain")
+CSV_MIMETYPES = ("text/csv", "application/csv", "text/plain", TSV)
 CSV_BODY_DOC = {
     "requestBody": {
         "required": True,
         "content": {
             "text/csv": {"schema": {"type": "string"}},
+            TSV: {"schema": {"type": "string"}},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
@@ -172,18 +173,14 @@ class TableUpload(MethodView):
             upload = file_fields(("file",)).get("file")
             if upload is None:
                 abort(422, message="A multipart upload needs the CSV in a field named 'file'.")
-            stream, filename, content_type = upload.stream, upload.filename, upload.mimetype_params
+            stream, filename, content = upload.stream, upload.filename, upload
         elif request.mimetype in CSV_MIMETYPES:
             stream, filename = WholeBody(request.stream, request.content_length), None
-            content_type = request.mimetype_params
+            content = request
         else:
-            got = request.mimetype or "no content type"
-            if got == "text/tab-separated-values":
-                got += ": send it as text/csv with ?delimiter=tab"
             abort(415, message="Send CSV as a text/csv body or as multipart/form-data field "
-                               f"'file'; got {got}.")  # fmt: skip
-        encoding = declared_encoding(content_type, args["encoding"])
-        data = CsvInput(stream, target, CSV_LOAD_ARGS.options(args, encoding))
+                               f"'file'; got {request.mimetype or 'no content type'}.")  # fmt: skip
+        data = CsvInput(stream, target, declared_options(args, content))
         return _run_load(target, data, args, filename)
 
 
@@ -220,11 +217,9 @@ class MultiUpload(MethodView):
         if not uploads:
             abort(422, message=f"No file fields; use any of {', '.join(LOAD_ORDER)}.")
         reports = []
-        encodings = {name: declared_encoding(upload.mimetype_params, args["encoding"])
-                     for name, upload in uploads.items()}  # fmt: skip
+        options = {name: declared_options(args, upload) for name, upload in uploads.items()}
         for name, upload in uploads.items():  # in load order
-            options = CSV_LOAD_ARGS.options(args, encodings[name])
-            data = CsvInput(upload.stream, TABLES[name], options)
+            data = CsvInput(upload.stream, TABLES[name], options[name])
             try:
                 reports.append(_run_load(TABLES[name], data, args, upload.filename))
             except Exception:
