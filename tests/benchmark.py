@@ -67,13 +67,18 @@ DIALECTS = {  # name: (dialect, the upload's query parameters)
     "every field quoted": (Dialect(quote_all=True, line_end="\r\n"), {}),
     "header line": (Dialect(header=True), {}),
     "+00:00 offsets": (Dialect(zone="+00:00"), {}),
-    "fractional seconds": (Dialect(fractions=True), {}),
+    "fractional seconds": (Dialect(fraction_digits=6), {}),
+    "SQL Server datetimes (.1234567 +00:00)": (
+        Dialect(separator=" ", fraction_digits=7, zone=" +00:00"),
+        {},
+    ),
     "1 in 50 names quoted": (Dialect(comma_names=0.02), {}),
     "; delimited": (Dialect(delimiter=";"), {"delimiter": ";"}),
     "latin-1, accented names": (Dialect(encoding="latin-1", accents=True), {"encoding": "latin-1"}),
     "UTF-16 (Excel's Unicode text)": (Dialect(encoding="utf-16"), {"encoding": "utf-16"}),
 }
-BATCH_FORMS = {"Z": "Z", "+00:00": "+00:00", "fractional seconds": ".123456Z"}
+BATCH_FORMS = {"Z": "Z", "+00:00": "+00:00", "fractional seconds": ".123456Z",
+               ".NET's 7 decimals": ".1234567Z"}  # fmt: skip
 GOALS = {"dialect": 0.6, "first load": 0.8, "into 1M rows": 0.4, "batches": 0.3,
          "all rejected": 0.2, "backups": 0.3}  # fmt: skip
 MEMORY_MB, MEMORY_GROWTH = 150, 0.10

@@ -10,7 +10,7 @@ import time
 import pytest
 from werkzeug.datastructures import FileStorage
 
-from tests.helpers import assert_counts_add_up, load_parents, upload_csv
+from tests.helpers import assert_counts_add_up, batch, load_parents, upload_csv
 
 ROWS = [
     ("1", "Zoë Muñoz", "2021-03-04T05:06:07Z", "1", "1"),
@@ -254,6 +254,40 @@ def test_quoted_line_breaks_keep_line_numbers(client, sql):
     report = upload_csv(client, "departments", text).get_json()
     assert [r["line"] for r in report["rejects"]] == [3, 7]
     assert sql("SELECT id FROM departments ORDER BY id") == [(1,), (3,), (5,)]
+
+
+# Datetimes as other platforms export them, each stored as PostgreSQL reads its text: .NET's
+# seven decimals, Java's and Go's nine, SQL Server's space before the offset, a lower-case z;
+# rounded to the microsecond (halves, and carries into the next second and year, included).
+# February 29 and a ten-digit id send their rows to the schema, whose value must agree too.
+FINE_INSTANTS = ["2021-07-27T16:02:08.1234567Z", "2021-07-27T16:02:08.123456789-05:00",
+                 "2021-07-27 16:02:08.1234567 +00:00", "2021-07-27T16:02:08.123 +05:30",
+                 "2021-12-31T23:59:59.9999999Z", "2021-07-27T16:02:08.0000005Z",
+                 "2021-07-27T16:02:08.0000015z", "2024-02-29T23:59:59.9999995+00:00",
+                 "2024-02-29 12:00:00.1234565 -08:00",
+                 "2021-07-27T16:02:08.12345678901Z"]  # fmt: skip
+
+
+@pytest.mark.parametrize("form", ["csv", "json"])
+def test_datetimes_finer_than_a_microsecond_are_stored_as_postgresql_reads_them(client, sql,
+                                                                               form):  # fmt: skip
+    load_parents(client)
+    rows = [(i, f"Person {i}", when, 1, 1) for i, when in enumerate(FINE_INSTANTS, start=1)]
+    rows.append((1234567890, "Ten digits", FINE_INSTANTS[0], 1, 1))
+    if form == "csv":
+        report = upload_csv(client, "hired_employees", write([map(str, r) for r in rows]))
+    else:
+        columns = ("id", "name", "datetime", "department_id", "job_id")
+        objects = [dict(zip(columns, row, strict=True)) for row in rows]
+        report = batch(client, "hired_employees", objects)
+    assert report.status_code == 201, report.get_json()
+    assert report.get_json()["inserted"] == len(rows), report.get_json()
+    given = {i: when for i, _, when, _, _ in rows}
+    stored_rows = sql("SELECT id, datetime FROM hired_employees")
+    read = dict(sql("SELECT id, value::timestamptz FROM json_each_text(%s) AS given(id, value)",
+                    [json.dumps({str(i): when for i, when in given.items()})]))  # fmt: skip
+    assert {i: when for i, when in stored_rows} == {int(i): when for i, when in read.items()}
+    assert sql("SELECT count(*) FROM hired_employees WHERE datetime >= '2022-01-01'") == [(3,)]
 
 
 def test_seed_takes_the_csv_options(runner, sql, tmp_path):

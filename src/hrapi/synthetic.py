@@ -61,7 +61,8 @@ class Dialect:
     quote_all: bool = False
     header: bool = False
     zone: str = "Z"  # or an offset such as "+00:00" (the same instants, written so)
-    fractions: bool = False  # datetimes with microseconds
+    fraction_digits: int = 0  # decimals of the seconds (6: microseconds; .NET writes 7)
+    separator: str = "T"  # between date and time (SQL Server and PostgreSQL write a space)
     comma_names: float = 0.0  # share of names written "Last, First" (quoted for the comma)
     delimiter: str = ","
     encoding: str = "utf-8"
@@ -79,7 +80,8 @@ def write_hires(path: Path, count: int, departments_count: int, jobs_count: int,
     weights = [1 + (i * 7) % departments_count for i in range(departments_count)]
     firsts = FIRST_NAMES + ACCENTED_FIRST_NAMES if dialect.accents else FIRST_NAMES
     lasts = LAST_NAMES + ACCENTED_LAST_NAMES if dialect.accents else LAST_NAMES
-    time_format = "%Y-%m-%dT%H:%M:%S" + (".%f" if dialect.fractions else "")
+    time_format = f"%Y-%m-%d{dialect.separator}%H:%M:%S"
+    digits = dialect.fraction_digits
     with path.open("w", newline="", encoding=dialect.encoding) as out:
         quoting = csv.QUOTE_ALL if dialect.quote_all else csv.QUOTE_MINIMAL
         writer = csv.writer(out, delimiter=dialect.delimiter, lineterminator=dialect.line_end,
@@ -87,20 +89,25 @@ def write_hires(path: Path, count: int, departments_count: int, jobs_count: int,
         if dialect.header:
             writer.writerow(["id", "name", "datetime", "department_id", "job_id"])
         for hire_id in range(first_id, first_id + count):
-            when = start + dt.timedelta(seconds=rng.randrange(span), microseconds=hire_id % 10**6)
+            when = start + dt.timedelta(seconds=rng.randrange(span))
             first, last = rng.choice(firsts), rng.choice(lasts)
             comma = dialect.comma_names and rng.random() < dialect.comma_names
             name = f"{last}, {first}" if comma else f"{first} {last}"
             row = [
                 str(hire_id),
                 name,
-                when.strftime(time_format) + dialect.zone,
+                when.strftime(time_format) + _fraction(hire_id, digits) + dialect.zone,
                 str(rng.choices(range(1, departments_count + 1), weights)[0]),
                 str(rng.randrange(1, jobs_count + 1)),
             ]
             if rng.random() < MISSING_SHARE:
                 row[rng.randrange(1, 5)] = ""
             writer.writerow(row)
+
+
+def _fraction(hire_id: int, digits: int) -> str:
+    """The decimals of a hire's seconds: its id's last digits (none for digits=0)."""
+    return f".{hire_id % 10**digits:0{digits}d}" if digits else ""
 
 
 def write_table(path: Path, rows: list[tuple[int, str]]) -> None:

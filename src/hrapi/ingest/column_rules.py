@@ -22,21 +22,23 @@ from hrapi.ingest.row_schemas import (
     code_of,
 )
 
-# Datetimes the fast check takes: ISO 8601 with `T` or a space (PostgreSQL's own text output,
-# Python's str()), minutes, seconds if any with up to six decimals, and `Z` or an offset within
-# +-14:00 as +HH:MM, +HHMM or +HH; years 1000 to 8999 (so that UTC stays within Python's years)
-# and only dates that exist in every year (days up to 28, 29 and 30 but in February, 31 in the
-# months that have it). Anything else (February 29, other forms) goes to the schema.
-_INSTANT = (
+# Datetimes the fast check takes: ISO 8601 with `T`, `t` or a space (PostgreSQL's own text
+# output, Python's str()), minutes, seconds if any with up to nine decimals (PostgreSQL rounds
+# them to the microsecond as the schema does), and `Z` or an offset within +-14:00 as +HH:MM,
+# +HHMM or +HH, perhaps after one space (SQL Server's datetimeoffset); years 1000 to 8999 (so
+# that UTC stays within Python's years) and only dates that exist in every year (days up to
+# 28, 29 and 30 but in February, 31 in the months that have it). Anything else (February 29,
+# other forms) goes to the schema.
+_DATETIME = (
     r"[1-8][0-9]{3}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
     r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
-    r"[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?)?"
-    r"(?:Z|[+-](?:0[0-9]|1[0-3])(?::?[0-5][0-9])?|[+-]14(?::?00)?)"
+    r"[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,9})?)?"
 )
+_INSTANT = _DATETIME + r" ?(?:[Zz]|[+-](?:0[0-9]|1[0-3])(?::?[0-5][0-9])?|[+-]14(?::?00)?)"
 ONE_INSTANT = re.compile(_INSTANT)
 # The same without its zone: the schema refuses such a value as having none (a whole file of
 # them is a common export mistake: its rejects are worded without asking the schema per row).
-NO_ZONE = re.compile(_INSTANT.rsplit("(?:Z|", 1)[0])
+NO_ZONE = re.compile(_DATETIME)
 NO_ZONE_MESSAGE = UtcInstant.default_error_messages["no_zone"]
 # What latin-1 makes of the bytes 0x80-0x9F, where windows-1252 (which "Latin-1" exports from
 # Windows often are) has letters and signs: never text, so a row holding one is rejected

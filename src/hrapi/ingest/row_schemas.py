@@ -18,6 +18,11 @@ _INTEGER = re.compile(r"[+-]?[0-9]+\Z")
 _DECIMAL_INTEGER = re.compile(r"[0-9]+\.0+\Z")  # 7.0: an integer written as a decimal
 _BARE_DATE = re.compile(r"[0-9]{4}-?[0-9]{2}-?[0-9]{2}")  # 2021-07-27, 20210727
 _EPOCH = re.compile(r"[0-9]{9,}(?:\.[0-9]*)?")  # seconds (or milliseconds) since 1970
+# One space between a time and its zone (SQL Server writes `2021-07-27 16:02:08.1234567 +00:00`),
+# which Python reads after some fractions of a second and not after others (.123).
+_SPACE_BEFORE_ZONE = re.compile(r"(?<=[0-9]) (?=(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)\Z)")
+# A fraction of a second finer than a microsecond: .NET writes seven digits, Java and Go nine.
+_FINER_THAN_MICROSECONDS = re.compile(r"[.,]([0-9]{7,})")
 # Text that cannot be stored as UTF-8: lone surrogates. Bytes of a file that were not valid in
 # its encoding show up as \udc00-\udcff (see sources.UNDECODABLE); a JSON string may
 # hold any surrogate as an escape (\ud800).
@@ -99,7 +104,8 @@ class Text(fields.String):
 
 
 class UtcInstant(fields.DateTime):
-    """An ISO 8601 date and time with a time zone (`Z` or an offset), returned in UTC."""
+    """An ISO 8601 date and time with a time zone (`Z` or an offset, perhaps after a space),
+    returned in UTC; a fraction finer than a microsecond is rounded as PostgreSQL rounds it."""
 
     default_error_messages = {  # noqa: RUF012
         "invalid": "Not a valid ISO 8601 datetime with a time zone (such as 2021-07-27T16:02:08Z).",
@@ -138,6 +144,7 @@ class UtcInstant(fields.DateTime):
             raise self.make_error("number" if _EPOCH.fullmatch(value) else "invalid")
         if value.endswith("z"):  # RFC 3339 allows a lower-case z, which Python does not read
             value = value[:-1] + "Z"
+        value = _SPACE_BEFORE_ZONE.sub("", value, count=1)
         try:
             instant = dt.datetime.fromisoformat(value)
         except ValueError as exc:
@@ -147,13 +154,25 @@ class UtcInstant(fields.DateTime):
             raise self.make_error("impossible", reason=reason) from exc
         if instant.utcoffset() is None:
             raise self.make_error("no_zone")
+        finer = _FINER_THAN_MICROSECONDS.search(value)
         try:
+            if finer:
+                instant = _rounded_to_microseconds(instant, finer.group(1))
             return instant.astimezone(dt.UTC)
         except OverflowError as exc:
             raise self.make_error("out_of_range") from exc
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else iso_utc(value)
+
+
+def _rounded_to_microseconds(instant: dt.datetime, digits: str) -> dt.datetime:
+    """The instant with its fraction of a second (digits) rounded to the microsecond as
+    PostgreSQL rounds it, rint(strtod(fraction) * 1e6) (half to even, on the double), where
+    Python's fromisoformat cuts it: a row stores the same instant whether PostgreSQL reads its
+    text or the schema's value is written."""
+    microseconds = round(float("0." + digits) * 1_000_000)
+    return instant.replace(microsecond=0) + dt.timedelta(microseconds=microseconds)
 
 
 def iso_utc(instant: dt.datetime) -> str:
