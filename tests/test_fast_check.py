@@ -300,6 +300,21 @@ def test_the_fast_check_takes_datetimes_as_exports_write_them(when):
     assert (json_checked.plain, json_checked.typed) == (1, [])
 
 
+def test_ids_of_ten_digits_up_to_the_largest_integer_pass_the_fast_check():
+    """Ids from 1,000,000,000 to 2,147,483,647 (an export's large employee numbers) pass the
+    fast check, as text and as JSON strings; one past the largest sends its row to the schema."""
+    table = TABLES["hired_employees"]
+    ids = [str(i) for i in range(2_147_483_647 - 99, 2_147_483_648)]
+    body = "".join(f"{i},Ann,2021-07-27T16:02:08Z,1,9\n" for i in ids).encode()
+    check = RowCheck(table, PARENTS)
+    chunks = [check.chunk(c, "csv") for c in CsvInput(io.BytesIO(body), table).chunks()]
+    assert (sum(c.plain for c in chunks), sum(len(c.typed) for c in chunks)) == (100, 0)
+    rows = [dict(zip(table.columns, (i, "Ann", "2021-07-27T16:02:08Z", 1, 9), strict=True))
+            for i in [*ids, "2147483648"]]  # fmt: skip
+    json_checked = check.chunk(next(JsonInput(rows, table).chunks()), "json")
+    assert (json_checked.plain, len(json_checked.rejects)) == (100, 1)
+
+
 def test_the_garbage_of_rows_the_schema_refuses_is_freed_while_the_collector_is_paused():
     """Marshmallow's refusals leave reference cycles; a load pauses the collector (its helpers
     too), so the check frees them itself: a million refused rows grew each helper by 2 GB."""

@@ -48,6 +48,8 @@ C1_CONTROLS = re.compile("[\x80-\x9f]")
 NOT_UTF8_HINT = " (a file from Windows is often cp1252: then send encoding=cp1252)"
 _C1_MARKS = bytes(0 if 0x80 <= byte <= 0x9F else 1 for byte in range(256))  # 0 marks one
 _ID = "[1-9][0-9]{0,8}"  # ASCII digits only: str.isdigit takes other scripts' digits too
+_INT32_MAX_TEXT = str(INT32_MAX)  # ten digits: compared as text with ten-digit ids
+_ID_TEN = "[1-9][0-9]{0,9}"  # ten digits too: then the column's largest is compared with int32's
 
 
 def _one_a_line(pattern: str) -> re.Pattern:
@@ -59,6 +61,7 @@ def _one_a_line(pattern: str) -> re.Pattern:
 NO_ZONE_LINES = _one_a_line(NO_ZONE.pattern)
 _INSTANT_LINES = _one_a_line(_INSTANT)
 _ID_LINES = _one_a_line(_ID)
+_ID_TEN_LINES = _one_a_line(_ID_TEN)
 
 
 def failing(values: tuple, kind, allowed, texts: bool) -> list[int]:
@@ -96,9 +99,13 @@ def column_passes(values: tuple, kind, allowed, *, texts: bool, filled: bool) ->
     if kind is Int32:
         if allowed is not None:  # the parents' ids, as integers and their plain text
             return types in ({str}, {int}) and allowed.issuperset(values)
-        if types == {str}:  # plain digits: no sign, no leading zero, at most nine
+        if types == {str}:  # plain digits: no sign, no leading zero, at most nine (or ten)
             lines = "\n".join(values)  # one id a line, if no value holds a line break itself
-            return lines.count("\n") == len(values) - 1 and _ID_LINES.fullmatch(lines) is not None
+            if lines.count("\n") != len(values) - 1:
+                return False
+            if _ID_LINES.fullmatch(lines):
+                return True
+            return bool(_ID_TEN_LINES.fullmatch(lines)) and max(map(int, values)) <= INT32_MAX
         return types == {int} and min(values) > 0 and max(values) <= INT32_MAX  # not bool
     if types != {str}:
         return False
@@ -128,7 +135,8 @@ def value_passes(value, kind, allowed) -> bool:
     """One value against the fast rules."""
     if kind is Int32:
         if type(value) is str:
-            ok = 0 < len(value) < 10 and value.isascii() and value.isdigit() and value[0] != "0"
+            fits = 0 < len(value) < 10 or (len(value) == 10 and value <= _INT32_MAX_TEXT)
+            ok = fits and value.isascii() and value.isdigit() and value[0] != "0"
         elif type(value) is int:
             ok = 0 < value <= INT32_MAX
         else:
