@@ -133,6 +133,7 @@ DEFECTS = [
     ),
     ("26,Ann,1614834367,1,1", "datetime: Not a valid ISO 8601 datetime with a time zone: a number"),
     ("27,Ann,03/04/2021 05:06,1,1", "(such as 2021-07-27T16:02:08Z)"),
+    ("28,Ann,2021-03-04 +05:30,1,1", "(such as 2021-07-27T16:02:08Z)"),  # a zone but no time
     ("20,Ann,2021-03-04T05:06:07Z,77,1", "department_id: department 77 does not exist"),
     ("21,Ann,2021-03-04T05:06:07Z,1,88", "job_id: job 88 does not exist"),
     ("22,Ann,2021-03-04T05:06:07Z,1.5,1", "department_id: Not a valid integer"),

@@ -20,7 +20,7 @@ _BARE_DATE = re.compile(r"[0-9]{4}-?[0-9]{2}-?[0-9]{2}")  # 2021-07-27, 20210727
 _EPOCH = re.compile(r"[0-9]{9,}(?:\.[0-9]*)?")  # seconds (or milliseconds) since 1970
 # One space between a time and its zone (SQL Server writes `2021-07-27 16:02:08.1234567 +00:00`),
 # which Python reads after some fractions of a second and not after others (.123).
-_SPACE_BEFORE_ZONE = re.compile(r"(?<=[0-9]) (?=(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)\Z)")
+_SPACE_BEFORE_ZONE = re.compile(r"(:[0-9]{2}(?:[.,][0-9]+)?) (Z|[+-][0-9]{2}(?::?[0-9]{2})?)\Z")
 # A fraction of a second finer than a microsecond: .NET writes seven digits, Java and Go nine.
 _FINER_THAN_MICROSECONDS = re.compile(r"[.,]([0-9]{7,})")
 # Text that cannot be stored as UTF-8: lone surrogates. Bytes of a file that were not valid in
@@ -144,7 +144,7 @@ class UtcInstant(fields.DateTime):
             raise self.make_error("number" if _EPOCH.fullmatch(value) else "invalid")
         if value.endswith("z"):  # RFC 3339 allows a lower-case z, which Python does not read
             value = value[:-1] + "Z"
-        value = _SPACE_BEFORE_ZONE.sub("", value, count=1)
+        value = _SPACE_BEFORE_ZONE.sub(r"\1\2", value, count=1)
         try:
             instant = dt.datetime.fromisoformat(value)
         except ValueError as exc:
