@@ -134,6 +134,19 @@ def test_a_utf16_file_sent_as_another_encoding_says_to_send_utf16(client, sql, e
     assert sql("SELECT department FROM departments ORDER BY id") == [("Sales",), ("Ops",)]
 
 
+@pytest.mark.parametrize("encoding", ["cp1252", "latin-1"])
+def test_a_utf8_file_sent_as_a_single_byte_encoding_says_to_send_utf8(client, sql, encoding):
+    """Excel's "CSV UTF-8" (a byte order mark first) read as cp1252 or latin-1 stored every
+    accented name garbled (José as JosÃ©), without a reject: every byte is a letter there."""
+    body = "\ufeffid,department\n1,Sécurité\n".encode()
+    response = upload_csv(client, "departments", body, encoding=encoding)
+    assert response.status_code == 422, response.get_json()
+    assert "send encoding=utf-8" in response.get_json()["message"]
+    assert sql("SELECT count(*) FROM departments") == [(0,)]
+    assert upload_csv(client, "departments", body).status_code == 201
+    assert sql("SELECT department FROM departments") == [("Sécurité",)]
+
+
 @pytest.mark.parametrize(("given", "named"), [
     ({"encoding": "ISO-8859-1", "delimiter": "\t", "header": "TRUE"},
      {"encoding": "latin-1", "delimiter": "tab", "header": "true"}),

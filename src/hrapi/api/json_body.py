@@ -29,18 +29,17 @@ from marshmallow import ValidationError
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
-from hrapi.ingest.sources import UTF16_BOMS
+from hrapi.ingest.sources import UTF8_BOM, UTF16_BOMS
 
 _DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= c <= 0x39 else 0x20 for c in range(256))
 _LONG_DIGIT_RUN = b"0" * 19  # after _DIGITS_AS_ZERO: 19 digits in a row
-_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def loads(body: bytes):
     """A JSON body as the json module reads it (raising json.JSONDecodeError as webargs'
     parse_json does, for the same bodies)."""
-    if body.startswith(_UTF8_BOM):
-        body = body[len(_UTF8_BOM) :]
+    if body.startswith(UTF8_BOM):
+        body = body[len(UTF8_BOM) :]
     if _LONG_DIGIT_RUN not in body.translate(_DIGITS_AS_ZERO):
         try:
             return orjson.loads(body)
