@@ -147,6 +147,24 @@ def test_a_utf8_file_sent_as_a_single_byte_encoding_says_to_send_utf8(client, sq
     assert sql("SELECT department FROM departments") == [("Sécurité",)]
 
 
+@pytest.mark.parametrize("encoding", ["cp1252", "latin-1"])
+def test_utf8_rows_read_as_a_single_byte_encoding_are_rejected_not_stored_garbled(
+    client, sql, encoding
+):
+    """A UTF-8 file (no byte order mark) sent as cp1252 or latin-1: its accented names read as
+    two letters each (José as JosÃ©), valid in those encodings. Those rows are rejected with
+    the reason; the ASCII ones load, as they read the same in every one."""
+    body = "1,Sécurité\n2,Sales\n3,Ángel Ruiz\n".encode()
+    report = upload_csv(client, "departments", body, encoding=encoding).get_json()
+    assert (report["inserted"], report["rejected"]) == (1, 2), report
+    for reject in report["rejects"]:
+        assert reject["errors"][0]["code"] == "encoding-error"
+        assert "send encoding=utf-8" in reject["reasons"][0], reject
+    assert "'Sécurité' in UTF-8" in report["rejects"][0]["reasons"][0]
+    assert sql("SELECT department FROM departments") == [("Sales",)]
+    assert upload_csv(client, "departments", body).get_json()["inserted"] == 2
+
+
 @pytest.mark.parametrize(("given", "named"), [
     ({"encoding": "ISO-8859-1", "delimiter": "\t", "header": "TRUE"},
      {"encoding": "latin-1", "delimiter": "tab", "header": "true"}),

@@ -31,8 +31,10 @@ from hrapi.ingest.column_rules import (
     failing,
     indices_of,
     known_problems,
+    utf8_message,
+    utf8_reading,
     value_passes,
-    with_c1_cells,
+    with_single_byte_cells,
 )
 from hrapi.ingest.rejects import Rejected, in_brief
 from hrapi.ingest.row_schemas import (
@@ -93,6 +95,7 @@ class RowCheck:
         hint = NOT_UTF8_HINT if encoding == "utf-8" else ""
         self._not_decodable = f"Holds bytes that are not valid {encoding.upper()}{hint}."
         self._c1 = encoding == "latin-1"  # see column_rules.C1_CONTROLS
+        self._single_byte = encoding if encoding in ("latin-1", "cp1252") else None
         self._decisions = 0  # the schema's, since the young garbage was last collected
 
     # -- the fast check, a column at a time -------------------------------------------------
@@ -122,8 +125,9 @@ class RowCheck:
         else:
             for c, values in enumerate(columns):
                 cells_failing = failing(values, self.kinds[c], self.allowed[c], texts)
-                if self._c1 and texts and self.kinds[c] is Text:
-                    cells_failing = with_c1_cells(values, cells_failing)
+                if self._single_byte and texts and self.kinds[c] is Text:
+                    cells_failing = with_single_byte_cells(values, cells_failing,
+                                                           self._single_byte)  # fmt: skip
                 problems = (known_problems(values, cells_failing, self.kinds[c], self.columns[c])
                             if texts else repeat(None))  # fmt: skip
                 for k, problem in zip(cells_failing, problems):  # noqa: B905 - repeat is endless
@@ -219,6 +223,9 @@ class RowCheck:
     def _csv_field(self, column: str, text: str, errors: list, unchecked: bool = True):
         if not text:
             errors.append((column, "missing-cell", MISSING))
+            return None
+        if self._single_byte and (meant := utf8_reading(text, self._single_byte)) is not None:
+            errors.append((column, "encoding-error", utf8_message(meant, self._single_byte)))
             return None
         if _ESCAPED_BYTES.search(text):
             errors.append((column, "encoding-error", self._not_decodable))
