@@ -89,7 +89,7 @@ def test_blocks_read_by_helpers_give_what_a_reading_in_order_gives(monkeypatch, 
         rows[1:] = [[*row[4:5], *row[1:4], *row[:1]] if len(row) == 5 else row
                     for row in rows[1:]]  # fmt: skip
     body = csv_bytes(rows, rng, delimiter, encoding, quoting)
-    if seed == 2:
+    if seed == 4:  # UTF-8 with a byte order mark (one in another encoding is a 422)
         body = b"\xef\xbb\xbf" + body
     if encoding == "utf-16":  # and bytes UTF-16 cannot decode: a lone surrogate in a name
         at = body.find("Person".encode("utf-16-le"), len(body) // 2)
