@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import random
+import re
 import time
 
 import pytest
@@ -319,6 +321,30 @@ def test_datetimes_finer_than_a_microsecond_are_stored_as_postgresql_reads_them(
                     [json.dumps({str(i): when for i, when in given.items()})]))  # fmt: skip
     assert {i: when for i, when in stored_rows} == {int(i): when for i, when in read.items()}
     assert sql("SELECT count(*) FROM hired_employees WHERE datetime >= '2022-01-01'") == [(3,)]
+
+
+def test_records_of_many_lines_among_many_keep_every_line_number(client, sql):
+    """Names with line breaks (LF, CRLF, a lone CR) inside quotes, some with a NUL, among
+    thousands of records in a chunk: each reject's line is the line its record starts on."""
+    rng = random.Random("spans")
+    lines, starts, line = [], {}, 1
+    for i in range(1, 9_001):
+        nul = "nul\x00\nname" if i < 500 else "Ann"  # a NUL in the first chunks only
+        name = rng.choice(["Ann Lee", "Ann Lee", "Ann Lee", "Ann\nLee", "A\r\nB\nC", "Ann\rLee",
+                           "\n", nul])  # fmt: skip
+        when = "nope" if rng.random() < 0.05 else "2021-07-27T16:02:08Z"
+        first = rng.choice([str(i)] * 9 + [f'"{i}\r\n"'])  # a break in the first field too
+        record = f'{first},"{name}",{when},1,1\n'
+        starts[i] = line
+        lines.append(record)
+        line += record.count("\n") + record.count("\r") - record.count("\r\n")
+    load_parents(client)
+    report = upload_csv(client, "hired_employees", "".join(lines)).get_json()
+    assert report["received"] == 9_000 and report["rejected"] > 1_000, report
+    rejects = sql("SELECT line, raw FROM load_rejects WHERE load_id = %s", [report["load_id"]])
+    assert len(rejects) == report["rejected"]
+    found = {int(re.match(r'"?([0-9]+)', raw).group(1)): at for at, raw in rejects}
+    assert found == {i: starts[i] for i in found}
 
 
 def test_seed_takes_the_csv_options(runner, sql, tmp_path):

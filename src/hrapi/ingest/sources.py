@@ -222,7 +222,7 @@ class CsvReader:
         except csv.Error as exc:
             error = exc
         lines = list(islice(self.lines, self.reader.line_num - done))
-        spans = None if len(lines) == len(rows) else [_span(row) for row in rows]
+        spans = None if len(lines) == len(rows) else _spans(rows)
         chunk = Chunk(rows, self.skipped + done + 1, lines, spans)
         if error is not None:
             used = len(rows) if spans is None else sum(spans)
@@ -283,6 +283,33 @@ def _unreadable(error: csv.Error, line: int, lines: int, characters: int) -> str
 def _looks_like_header(names: list[str], columns: tuple[str, ...]) -> bool:
     """header=auto: the first record names at least one column and holds no number."""
     return any(n in columns for n in names) and not any(n.isdigit() for n in names)
+
+
+def _spans(rows: list[list[str]]) -> list[int]:
+    """How many lines each record took (_span), for records of which some took more than one:
+    their fields joined once and searched for line breaks (C calls), so that only the records
+    that hold one are looked at (a record at a time cost 0.5 us a row: 1 in 50 names with a
+    line break, every chunk has some)."""
+    fields = list(itertools.chain.from_iterable(rows))
+    text = "\x00".join(fields)
+    if text.count("\x00") != len(fields) - 1:  # a field holds a NUL itself
+        return [_span(row) for row in rows]
+    ends = list(itertools.accumulate(map(len, rows)))  # fields up to each record's end
+    spans = [1] * len(rows)
+    field_index, searched = 0, 0
+    for at in sorted([*_found(text, "\n"), *_found(text, "\r")]):
+        field_index += text.count("\x00", searched, at)
+        searched = at
+        record = bisect.bisect_right(ends, field_index)
+        spans[record] = _span(rows[record])
+    return spans
+
+
+def _found(text: str, char: str) -> Iterator[int]:
+    at = text.find(char)
+    while at >= 0:
+        yield at
+        at = text.find(char, at + 1)
 
 
 def _span(row: list[str]) -> int:
