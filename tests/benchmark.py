@@ -73,6 +73,7 @@ DIALECTS = {  # name: (dialect, the upload's query parameters)
         {},
     ),
     "1 in 50 names quoted": (Dialect(comma_names=0.02), {}),
+    "1 in 50 names of two lines": (Dialect(broken_names=0.02), {}),
     "; delimited": (Dialect(delimiter=";"), {"delimiter": ";"}),
     "latin-1, accented names": (Dialect(encoding="latin-1", accents=True), {"encoding": "latin-1"}),
     "UTF-16 (Excel's Unicode text)": (Dialect(encoding="utf-16"), {"encoding": "utf-16"}),

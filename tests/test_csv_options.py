@@ -12,6 +12,7 @@ import time
 import pytest
 from werkzeug.datastructures import FileStorage
 
+from hrapi.ingest.rejects import printable
 from tests.helpers import assert_counts_add_up, batch, load_parents, upload_csv
 
 ROWS = [
@@ -343,8 +344,8 @@ def test_records_of_many_lines_among_many_keep_every_line_number(client, sql):
     assert report["received"] == 9_000 and report["rejected"] > 1_000, report
     rejects = sql("SELECT line, raw FROM load_rejects WHERE load_id = %s", [report["load_id"]])
     assert len(rejects) == report["rejected"]
-    found = {int(re.match(r'"?([0-9]+)', raw).group(1)): at for at, raw in rejects}
-    assert found == {i: starts[i] for i in found}
+    found = {int(re.match(r'"?([0-9]+)', raw).group(1)): (at, raw) for at, raw in rejects}
+    assert found == {i: (starts[i], printable(lines[i - 1].rstrip("\r\n"))) for i in found}
 
 
 def test_seed_takes_the_csv_options(runner, sql, tmp_path):

@@ -64,6 +64,7 @@ class Dialect:
     fraction_digits: int = 0  # decimals of the seconds (6: microseconds; .NET writes 7)
     separator: str = "T"  # between date and time (SQL Server and PostgreSQL write a space)
     comma_names: float = 0.0  # share of names written "Last, First" (quoted for the comma)
+    broken_names: float = 0.0  # share of names with a line break inside (quoted, two lines)
     delimiter: str = ","
     encoding: str = "utf-8"
     accents: bool = False  # names with accented letters (latin-1 can write them)
@@ -93,6 +94,8 @@ def write_hires(path: Path, count: int, departments_count: int, jobs_count: int,
             first, last = rng.choice(firsts), rng.choice(lasts)
             comma = dialect.comma_names and rng.random() < dialect.comma_names
             name = f"{last}, {first}" if comma else f"{first} {last}"
+            if dialect.broken_names and rng.random() < dialect.broken_names:
+                name = name.replace(" ", "\n", 1)
             row = [
                 str(hire_id),
                 name,
