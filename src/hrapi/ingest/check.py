@@ -45,7 +45,7 @@ from hrapi.ingest.row_schemas import (
     code_of,
     field_errors,
 )
-from hrapi.ingest.sources import DELIMITERS, Chunk
+from hrapi.ingest.sources import DELIMITERS, SINGLE_BYTE, Chunk
 from hrapi.tables import Table
 
 _ESCAPED_BYTES = re.compile("[\udc00-\udcff]")  # bytes the file's encoding could not decode
@@ -95,7 +95,7 @@ class RowCheck:
         hint = NOT_UTF8_HINT if encoding == "utf-8" else ""
         self._not_decodable = f"Holds bytes that are not valid {encoding.upper()}{hint}."
         self._c1 = encoding == "latin-1"  # see column_rules.C1_CONTROLS
-        self._single_byte = encoding if encoding in ("latin-1", "cp1252") else None
+        self._single_byte = encoding if encoding in SINGLE_BYTE else None
         self._decisions = 0  # the schema's, since the young garbage was last collected
 
     # -- the fast check, a column at a time -------------------------------------------------

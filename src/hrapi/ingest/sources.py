@@ -31,6 +31,7 @@ CSV_FIELD_LIMIT = 1 << 20  # characters; a longer field is a per-row reject, not
 DECODE_CHUNK = 1 << 16  # bytes the text decoder takes at a time
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # little- and big-endian
 UTF8_BOM = b"\xef\xbb\xbf"  # Excel's "CSV UTF-8" starts with it
+SINGLE_BYTE = ("latin-1", "cp1252")  # encodings that read any byte (UTF-8's too, garbled)
 CHUNK_ROWS = 4096  # records checked and copied together
 FIRST_CHUNK_ROWS = 2  # a header and a record: all a load reads before it is on record
 DELIMITERS = {",": ",", ";": ";", "|": "|", "tab": "\t"}
@@ -190,7 +191,7 @@ class CsvReader:
         start = stream.peek(other_formats.LONGEST)[: other_formats.LONGEST]
         if not continued and not transcoded and (other := other_formats.other_format(start)):
             raise SourceError(other)
-        if not continued and options.encoding in ("latin-1", "cp1252") and start[:3] == UTF8_BOM:
+        if not continued and options.encoding in SINGLE_BYTE and start[:3] == UTF8_BOM:
             raise SourceError(f"The file starts with a UTF-8 byte order mark (Excel's CSV UTF-8 "
                               f"writes one): send encoding=utf-8, not {options.encoding}, or its "
                               f"letters would be stored garbled (é as Ã©).")  # fmt: skip
