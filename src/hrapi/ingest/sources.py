@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from hrapi.ingest import other_formats
+from hrapi.ingest.column_rules import indices_of
 from hrapi.ingest.rejects import RAW_KEEP, Rejected, in_brief, json_raw, printable
 from hrapi.ingest.replay import Replayable
 from hrapi.tables import Table
@@ -308,19 +309,12 @@ def _spans(rows: list[list[str]]) -> list[int]:
     ends = list(itertools.accumulate(map(len, rows)))  # fields up to each record's end
     spans = [1] * len(rows)
     field_index, searched = 0, 0
-    for at in sorted([*_found(text, "\n"), *_found(text, "\r")]):
+    for at in sorted([*indices_of(text, "\n"), *indices_of(text, "\r")]):
         field_index += text.count("\x00", searched, at)
         searched = at
         record = bisect.bisect_right(ends, field_index)
         spans[record] = _span(rows[record])
     return spans
-
-
-def _found(text: str, char: str) -> Iterator[int]:
-    at = text.find(char)
-    while at >= 0:
-        yield at
-        at = text.find(char, at + 1)
 
 
 def _span(row: list[str]) -> int:
