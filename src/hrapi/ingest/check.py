@@ -94,8 +94,7 @@ class RowCheck:
         self._kind_of = dict(zip(table.columns, self.kinds, strict=True))
         hint = NOT_UTF8_HINT if encoding == "utf-8" else ""
         self._not_decodable = f"Holds bytes that are not valid {encoding.upper()}{hint}."
-        self._c1 = encoding == "latin-1"  # see column_rules.C1_CONTROLS
-        self._single_byte = encoding if encoding in SINGLE_BYTE else None
+        self._single_byte = encoding if encoding in SINGLE_BYTE else None  # see column_rules
         self._decisions = 0  # the schema's, since the young garbage was last collected
 
     # -- the fast check, a column at a time -------------------------------------------------
@@ -230,7 +229,7 @@ class RowCheck:
         if _ESCAPED_BYTES.search(text):
             errors.append((column, "encoding-error", self._not_decodable))
             return None
-        if self._c1 and (control := C1_CONTROLS.search(text)):
+        if self._single_byte == "latin-1" and (control := C1_CONTROLS.search(text)):
             errors.append((column, "encoding-error", c1_message(control.group())))
             return None
         return self._value(column, text, errors, unchecked)
