@@ -17,6 +17,7 @@ import pytest
 
 from hrapi.ingest import CsvInput, CsvOptions, JsonInput
 from hrapi.ingest.check import RowCheck
+from hrapi.ingest.column_rules import ONE_INSTANT, instants_alike
 from hrapi.ingest.row_schemas import UtcInstant
 from hrapi.ingest.sources import DELIMITERS
 from hrapi.tables import TABLES
@@ -298,6 +299,51 @@ def test_the_fast_check_takes_datetimes_as_exports_write_them(when):
     rows = JsonInput([dict(zip(table.columns, (1, "Ann", when, 1, 9), strict=True))], table)
     json_checked = check.chunk(next(rows.chunks()), "json")
     assert (json_checked.plain, json_checked.typed) == (1, [])
+
+
+def _alike_column(rng: random.Random) -> list[str]:
+    """Datetimes of one form (separator, seconds, decimals, zone), digits drawn near each
+    field's limits; or one value of TIMES repeated."""
+    if rng.random() < 0.1:
+        return [rng.choice(TIMES)] * rng.randrange(1, 4)
+    sep, seconds, decimals = rng.choice("Tt "), rng.random() < 0.8, rng.choice([0, 0, 1, 6, 7, 9])
+    zone = rng.choice(["Z", "z", "+HH", "-HHMM", "+HH:MM", "-HH:MM"])
+    space = " " if rng.random() < 0.2 else ""
+
+    def number(*near, top):  # within the field's range more often than not
+        return f"{rng.choice(near) if rng.random() < 0.3 else rng.randrange(top + 1):02d}"
+
+    def one() -> str:
+        year = rng.choice(["0999", "1000", "2021", "2024", "2100", "8999", "9000", "2021", "2022"])
+        month, day = number(0, 1, 2, 4, 12, 13, top=12), number(0, 1, 28, 29, 30, 31, 32, top=31)
+        text = f"{year}-{month}-{day}{sep}{number(0, 23, 24, top=23)}:{number(0, 59, 60, top=59)}"
+        if seconds:
+            text += ":" + number(0, 59, 60, top=59)
+            digits = "".join(rng.choice("0123456789") for _ in range(decimals))
+            text += f".{digits}" if decimals else ""
+        hours, minutes = number(0, 13, 14, 15, top=13), number(0, 30, 59, 60, top=59)
+        return text + space + zone.replace("HH", hours).replace("MM", minutes)
+
+    return [one() for _ in range(rng.randrange(1, 12))]
+
+
+def test_datetimes_written_alike_are_checked_as_bytes_as_the_regex_checks_them():
+    """A column of datetimes of one shape is checked a field at a time as bytes
+    (column_rules.instants_alike) before the regex: over columns of every form the regex takes,
+    with digits near every field's limits, the byte-wise check takes a column only if the
+    regex takes each of its values, and takes each such column (but for 14-hour offsets)."""
+    rng = random.Random("alike")
+    taken = 0
+    for _ in range(30_000):
+        values = _alike_column(rng)
+        alike = instants_alike("\n".join(values), len(values))
+        every = all(ONE_INSTANT.fullmatch(v) for v in values)
+        assert every or not alike, values
+        fourteen = any(ONE_INSTANT.fullmatch(v.replace("14", "13")) and "14" in v[16:]
+                       for v in values)  # fmt: skip
+        assert alike or not every or fourteen or len({len(v) for v in values}) > 1, values
+        taken += alike
+    assert taken > 2_000
 
 
 def test_ids_of_ten_digits_up_to_the_largest_integer_pass_the_fast_check():

@@ -124,7 +124,71 @@ def column_passes(values: tuple, kind, allowed, *, texts: bool, filled: bool) ->
                 and max(map(len, values)) <= TEXT_MAX_LENGTH
                 and not any(map(str.isspace, values)))  # fmt: skip
     lines = "\n".join(values)  # one instant a line, if no value holds a line break itself
-    return lines.count("\n") == len(values) - 1 and _INSTANT_LINES.fullmatch(lines) is not None
+    if lines.count("\n") != len(values) - 1:
+        return False
+    return instants_alike(lines, len(values)) or _INSTANT_LINES.fullmatch(lines) is not None
+
+
+# A column of datetimes all written alike (one export writes every value in one form) is
+# checked as bytes, a field at a time across the column (about a third of the regex's time):
+# its values' shape (digits as 9) must be the same and one ONE_INSTANT takes, and each field's
+# digits within their range. Anything else (another shape, a value out of range, an offset of
+# 14 hours) is left to the regex, which decides.
+_AS_NINES = bytes.maketrans(b"0123456789", b"9" * 10)
+_INSTANT_SHAPE = re.compile(rb"9999-99-99[Tt ]99:99(?::99(?:\.9{1,9})?)? ?(?:[Zz]|[+-]99(?::?99)?)")
+_DIGIT_VALUES = bytes.maketrans(b"0123456789", bytes(range(10)))
+_MONTH_KINDS = bytes(0 if not 1 <= m <= 12 else 1 if m == 2 else 2 if m in (4, 6, 9, 11) else 3
+                     for m in range(256))  # fmt: skip  # none, February, 30 days, 31 days
+_DAY_KINDS = bytes(0 if 1 <= d <= 28 else 1 if d in (29, 30) else 2 if d == 31 else 3
+                   for d in range(256))  # fmt: skip  # 1-28, 29-30, 31, none
+_DATES = bytes(
+    4 * month + day for month, last in ((1, 0), (2, 1), (3, 2)) for day in range(last + 1)
+)
+_HOURS, _OFFSET_HOURS = bytes(range(24)), bytes(range(14))
+
+
+def instants_alike(lines: str, count: int) -> bool:
+    """Whether count datetimes joined by line breaks are all of one shape and each passes
+    ONE_INSTANT (False: not known, see above)."""
+    width = (len(lines) + 1) // count  # each value and its line break
+    if width * count != len(lines) + 1 or not lines.isascii():
+        return False
+    data = (lines + "\n").encode("ascii")
+    shape = data[: width - 1].translate(_AS_NINES)
+    if not _INSTANT_SHAPE.fullmatch(shape) or data.translate(_AS_NINES) != (shape + b"\n") * count:
+        return False
+    months = _digits(data, 5, width, count).translate(_MONTH_KINDS)
+    days = _digits(data, 8, width, count).translate(_DAY_KINDS)
+    if (data[0::width].translate(None, b"12345678")  # years 1000-8999
+            or _lanes(months, 4, days).translate(None, _DATES)  # days the month has
+            or _digits(data, 11, width, count).translate(None, _HOURS)
+            or _over_59(data, 14, width)
+            or (shape[16:17] == b":" and _over_59(data, 17, width))):  # fmt: skip
+        return False
+    sign = max(shape.find(b"+", 16), shape.find(b"-", 16))  # -1: Z
+    if sign < 0:
+        return True
+    if _digits(data, sign + 1, width, count).translate(None, _OFFSET_HOURS):  # +14: the regex
+        return False
+    minutes = sign + 3 + (shape[sign + 3 : sign + 4] == b":")  # +HH:MM, +HHMM or +HH
+    return minutes >= len(shape) or not _over_59(data, minutes, width)
+
+
+def _digits(data: bytes, at: int, width: int, count: int) -> bytes:
+    """The two-digit numbers at `at` of each record of data, a byte each."""
+    return _lanes(data[at::width].translate(_DIGIT_VALUES), 10,
+                  data[at + 1 :: width].translate(_DIGIT_VALUES))  # fmt: skip
+
+
+def _lanes(high: bytes, factor: int, low: bytes) -> bytes:
+    """high * factor + low, byte by byte (no byte overflows: the callers' values are small)."""
+    total = int.from_bytes(high, "big") * factor + int.from_bytes(low, "big")
+    return total.to_bytes(len(high), "big")
+
+
+def _over_59(data: bytes, at: int, width: int) -> bool:
+    """Whether the two-digit number at `at` of any record is over 59."""
+    return bool(data[at::width].translate(None, b"012345"))
 
 
 def _storable(text: str) -> bool:
