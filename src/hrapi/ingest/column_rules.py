@@ -141,7 +141,7 @@ _MONTH_KINDS = bytes(0 if not 1 <= m <= 12 else 1 if m == 2 else 2 if m in (4, 6
                      for m in range(256))  # fmt: skip  # none, February, 30 days, 31 days
 _DAY_KINDS = bytes(0 if 1 <= d <= 28 else 1 if d in (29, 30) else 2 if d == 31 else 3
                    for d in range(256))  # fmt: skip  # 1-28, 29-30, 31, none
-_DATES = bytes(
+_DATES = bytes(  # a month's kind times 4 and a day's kind, for the days each kind of month has
     4 * month + day for month, last in ((1, 0), (2, 1), (3, 2)) for day in range(last + 1)
 )
 _HOURS, _OFFSET_HOURS = bytes(range(24)), bytes(range(14))
