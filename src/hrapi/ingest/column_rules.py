@@ -157,24 +157,24 @@ def instants_alike(lines: str, count: int) -> bool:
     shape = data[: width - 1].translate(_AS_NINES)
     if not _INSTANT_SHAPE.fullmatch(shape) or data.translate(_AS_NINES) != (shape + b"\n") * count:
         return False
-    months = _digits(data, 5, width, count).translate(_MONTH_KINDS)
-    days = _digits(data, 8, width, count).translate(_DAY_KINDS)
+    months = _digits(data, 5, width).translate(_MONTH_KINDS)
+    days = _digits(data, 8, width).translate(_DAY_KINDS)
     if (data[0::width].translate(None, b"12345678")  # years 1000-8999
             or _lanes(months, 4, days).translate(None, _DATES)  # days the month has
-            or _digits(data, 11, width, count).translate(None, _HOURS)
+            or _digits(data, 11, width).translate(None, _HOURS)
             or _over_59(data, 14, width)
             or (shape[16:17] == b":" and _over_59(data, 17, width))):  # fmt: skip
         return False
     sign = max(shape.find(b"+", 16), shape.find(b"-", 16))  # -1: Z
     if sign < 0:
         return True
-    if _digits(data, sign + 1, width, count).translate(None, _OFFSET_HOURS):  # +14: the regex
+    if _digits(data, sign + 1, width).translate(None, _OFFSET_HOURS):  # +14: the regex
         return False
     minutes = sign + 3 + (shape[sign + 3 : sign + 4] == b":")  # +HH:MM, +HHMM or +HH
     return minutes >= len(shape) or not _over_59(data, minutes, width)
 
 
-def _digits(data: bytes, at: int, width: int, count: int) -> bytes:
+def _digits(data: bytes, at: int, width: int) -> bytes:
     """The two-digit numbers at `at` of each record of data, a byte each."""
     return _lanes(data[at::width].translate(_DIGIT_VALUES), 10,
                   data[at + 1 :: width].translate(_DIGIT_VALUES))  # fmt: skip
