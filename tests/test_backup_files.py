@@ -159,6 +159,8 @@ BAD_ROWS = [
     ({"name": "nul\x00here"}, "Contains a NUL character."),
     ({"id": 0}, "Must be between 1 and 2147483647."),
     ({"department_id": -3}, "Must be between 1 and 2147483647."),
+    ({"datetime": 253_402_300_800_000_000}, "Is outside the years 1 to 9999 in UTC."),  # 10000
+    ({"datetime": -62_135_596_800_000_001, "name": ""}, "Is outside the years 1 to 9999 in UTC."),
 ]
 
 
@@ -228,6 +230,9 @@ def test_download_of_an_unknown_backup_is_404(hires):
         ("bad row", "Must not be empty."),
         ("truncated", "cannot be read"),
         ("trailing", "cannot be read"),
+        ("no schema", "not an AVRO file (its header has no schema)"),
+        ("huge metadata", "not an AVRO file (its header holds more than 1 MiB of metadata)"),
+        ("cut header", "not an AVRO file (the file ends inside its header)"),
     ],
 )
 def test_an_import_that_is_not_a_valid_backup_is_422_and_leaves_nothing(
@@ -242,6 +247,12 @@ def test_an_import_that_is_not_a_valid_backup_is_422_and_leaves_nothing(
         body = good[: len(good) - 30]
     elif body == "trailing":
         body = good + b"more"
+    elif body == "no schema":
+        body = b"Obj\x01" + _avro_long(0) + bytes(16) + good[-16:]
+    elif body == "huge metadata":  # a value said to be a terabyte long
+        body = b"Obj\x01" + _avro_long(1) + _avro_long(11) + b"avro.schema" + _avro_long(1 << 40)
+    elif body == "cut header":
+        body = good[:40]
     response = hires.post("/api/v1/tables/jobs/backups", data=body,
                           content_type="application/avro")  # fmt: skip
     assert response.status_code == 422, response.get_json()

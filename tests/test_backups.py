@@ -240,7 +240,8 @@ def test_cli_backup_and_restore(loaded, runner, sql):
 
 def test_the_database_encodes_records_exactly_as_avro_readers_read_them(client, settings, sql):
     """Every length of AVRO's variable-length longs, text of every kind, instants from year 1
-    to 9999 and before 1970, to the microsecond: what fastavro reads is what is stored."""
+    to 9999 and before 1970, to the microsecond: what fastavro reads is what is stored, and
+    what a restore stores again."""
     names = ["a", "é", "日本語", "tab\there", "line\nbreak\r\n", "back\\slash", "x" * 1000,
              "🙂" * 250, "'quoted' \"twice\"", "\x01control"]  # fmt: skip
     sql("INSERT INTO departments VALUES (1, 'D'), (2147483647, 'Max')")
@@ -260,6 +261,15 @@ def test_the_database_encodes_records_exactly_as_avro_readers_read_them(client, 
             records = [tuple(r.values()) for r in fastavro.reader(handle)]
         assert records == sql(query), table
         assert info["rows"] == len(records)
+    # and restored, into the emptied table and over changed rows, to the microsecond too
+    stored = sql(TABLE_QUERIES["hired_employees"])
+    sql("DELETE FROM hired_employees")
+    assert restore(client, "hired_employees", info["name"]).status_code == 200
+    assert sql(TABLE_QUERIES["hired_employees"]) == stored
+    sql("UPDATE hired_employees SET datetime = datetime - interval '1 microsecond' WHERE id > 63")
+    sql("DELETE FROM hired_employees WHERE id < 64")
+    assert restore(client, "hired_employees", info["name"]).get_json()["updated"] > 0
+    assert sql(TABLE_QUERIES["hired_employees"]) == stored
 
 
 def test_a_backup_while_a_load_holds_its_table_is_503_and_writes_nothing(loaded, settings, sql,

@@ -25,7 +25,7 @@ class BlockTooLarge(ValueError):
     """A block over MAX_BLOCK_BYTES (stored, or once inflated)."""
 
 
-def _read_long(handle) -> int:
+def read_long(handle) -> int:
     """An AVRO long (zig-zag, then 7 bits a byte, the lowest first)."""
     value = shift = 0
     while True:
@@ -41,7 +41,7 @@ def _read_long(handle) -> int:
 
 
 def _block_bytes(handle) -> bytes:
-    size = _read_long(handle)
+    size = read_long(handle)
     if not 0 <= size <= MAX_BLOCK_BYTES:
         raise BlockTooLarge(f"a block says it holds {size} bytes (at most {MAX_BLOCK_BYTES})")
     data = handle.read(size)

@@ -5,10 +5,11 @@ AVRO reader gets typed values. PostgreSQL encodes each row as its AVRO record (t
 sql/schema/010_avro_encoding.sql) and streams them out with COPY; here they are only framed
 into deflated blocks of AVRO's object container format (memory does not grow with the table).
 
-Reading is fastavro's, and a backup is input like any other: its schema must be the table's,
-and every record must pass the data dictionary (row_schemas), checked a chunk at a time with
-the load's column rules; the first rows it refuses are named with their reasons (422), and
-nothing is restored.
+Reading is fastavro's, behind a copy of the header that reads datetimes as the microseconds
+they are written as (avro_header), and a backup is input like any other: its schema must be
+the table's, and every record must pass the data dictionary (row_schemas), checked a chunk at
+a time with the load's column rules; the first rows it refuses are named with their reasons
+(422), and nothing is restored.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ import operator
 import os
 import zlib
 from collections.abc import Iterator
-from itertools import islice
+from itertools import islice, repeat
 
 import fastavro
 from marshmallow import ValidationError
 
 from hrapi.backups import avro_blocks
+from hrapi.backups.avro_header import INSTANT, Prefixed, encode, encode_long, read_header
 from hrapi.backups.errors import BackupError
 from hrapi.ingest.column_rules import column_passes, value_passes
 from hrapi.ingest.row_schemas import ROW_SCHEMAS, UtcInstant, field_errors, iso_utc
@@ -35,14 +37,21 @@ AVRO_TYPES = {
     "department": "string",
     "job": "string",
     "name": "string",
-    "datetime": {"type": "long", "logicalType": "timestamp-micros"},
+    "datetime": INSTANT,
     "department_id": "int",
     "job_id": "int",
 }
-COPY_TYPES = {"int": "int4", "string": "text", "long": "timestamptz"}  # COPY BINARY types
+# COPY BINARY's types. A timestamptz travels as its microseconds since 2000-01-01, an int8 as
+# itself, in the same eight bytes: a record's microseconds since 1970, moved to 2000, go as is.
+COPY_TYPES = {"int": "int4", "string": "text", "long": "int8"}
+SINCE_2000_US = 946_684_800_000_000  # 2000-01-01 in microseconds since 1970
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# The instants the data dictionary takes (years 1 to 9999 in UTC), in microseconds since 1970.
+FIRST_US = (dt.datetime(1, 1, 1, tzinfo=dt.UTC) - EPOCH) // dt.timedelta(microseconds=1)
+LAST_US = (dt.datetime.max.replace(tzinfo=dt.UTC) - EPOCH) // dt.timedelta(microseconds=1)
+OUT_OF_RANGE = UtcInstant.default_error_messages["out_of_range"]
 CHUNK_RECORDS = 8192
 PROBLEMS_SHOWN = 10  # refused rows named in a 422
-MAGIC = b"Obj\x01"  # an AVRO object container file
 BLOCK_HEX_BYTES = 1 << 19  # hex text per block: 256 KiB of records before compression
 DEFLATE_LEVEL = 1  # a fast level: a backup is written at about the speed it is read out
 
@@ -63,10 +72,7 @@ def write_rows(conn, records_sql, table: Table, out) -> int:
     by the database). Here the records are only framed into deflated blocks. How many rows."""
     sync = os.urandom(16)
     meta = {"avro.schema": json.dumps(avro_schema(table)).encode(), "avro.codec": b"deflate"}
-    out.write(MAGIC + _long(len(meta)))
-    for key, value in meta.items():
-        out.write(_long(len(key)) + key.encode() + _long(len(value)) + value)
-    out.write(_long(0) + sync)
+    out.write(encode(meta, sync))
     rows = 0
     pending = bytearray()
     with conn.cursor().copy(records_sql) as copy:
@@ -86,19 +92,8 @@ def _write_block(out, lines: bytearray, sync: bytes) -> int:
     count = lines.count(b"\n")
     packer = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)  # AVRO's deflate: raw
     data = packer.compress(bytes.fromhex(lines.decode("ascii"))) + packer.flush()
-    out.write(_long(count) + _long(len(data)) + data + sync)
+    out.write(encode_long(count) + encode_long(len(data)) + data + sync)
     return count
-
-
-def _long(value: int) -> bytes:
-    """AVRO's encoding of a long (zig-zag, then 7 bits a byte), for the few the frame needs."""
-    value = (value << 1) ^ (value >> 63)
-    encoded = bytearray()
-    while value > 0x7F:
-        encoded.append((value & 0x7F) | 0x80)
-        value >>= 7
-    encoded.append(value)
-    return bytes(encoded)
 
 
 def copy_types(table: Table) -> list[str]:
@@ -123,10 +118,15 @@ class BackupReader:
         self._last_id = None
         avro_blocks.install()  # blocks of a bounded size only
         try:
-            self._reader = fastavro.reader(handle)
-        except Exception as exc:  # not AVRO at all: any error of the decoder
+            header = read_header(handle)
+            schema = header.schema()
+        except Exception as exc:  # not AVRO at all: any error of reading its header
             raise BackupError(422, f"{label} is not an AVRO file ({_first_line(exc)}).") from exc
-        self._check_schema(self._reader.writer_schema)
+        self._check_schema(schema)
+        try:  # see avro_header: the same bytes, datetimes decoded as integers
+            self._reader = fastavro.reader(Prefixed(header.with_instants_as_longs(), handle))
+        except Exception as exc:  # any error of the decoder
+            raise BackupError(422, f"{label} is not an AVRO file ({_first_line(exc)}).") from exc
         codec = self._reader.codec
         if codec not in avro_blocks.CODECS:
             raise BackupError(422, f"{label} is compressed with {codec!r}: hrapi reads "
@@ -135,9 +135,11 @@ class BackupReader:
         schema = ROW_SCHEMAS[table.name]()
         self._schema = schema
         self._kinds = [type(schema.fields[c]) for c in table.columns]
+        self._instants = self._kinds.index(UtcInstant) if UtcInstant in self._kinds else None
 
     def chunks(self) -> Iterator[list[tuple]]:
-        """The records a chunk at a time, as columns (tuples of values, in column order)."""
+        """The records a chunk at a time, as columns (tuples of values, in column order) for
+        COPY BINARY (copy_types): datetimes as microseconds since 2000-01-01."""
         getter = operator.itemgetter(*self.table.columns)
         records = iter(self._reader)
         while True:
@@ -155,6 +157,10 @@ class BackupReader:
             self._check(rows, columns)
             self._note_order(columns[0])
             self.rows += len(rows)
+            if self._instants is not None:
+                since_1970 = columns[self._instants]
+                columns[self._instants] = tuple(map(operator.sub, since_1970,
+                                                    repeat(SINCE_2000_US)))  # fmt: skip
             yield columns
 
     def _note_order(self, ids: tuple) -> None:
@@ -203,26 +209,36 @@ class BackupReader:
             )
 
     def _errors(self, row: tuple) -> list[dict]:
-        values = {
-            c: iso_utc(v) if isinstance(v, dt.datetime) else v
-            for c, v in zip(self.table.columns, row, strict=True)
-        }
+        values = dict(zip(self.table.columns, row, strict=True))
+        errors, partial = [], False
+        if self._instants is not None:  # microseconds since 1970: the schema reads text
+            column = self.table.columns[self._instants]
+            if _instant_fits(values[column]):
+                values[column] = iso_utc(EPOCH + dt.timedelta(microseconds=values[column]))
+            else:  # no instant to give the schema, which judges the other fields
+                del values[column]
+                errors.append({"field": column, "code": "out_of_range", "message": OUT_OF_RANGE})
+                partial = (column,)
         try:
-            self._schema.load(values)
+            self._schema.load(values, partial=partial)
         except ValidationError as error:
-            return [
+            errors += [
                 {"field": f, "code": code, "message": message}
                 for f, code, message in field_errors(error)
             ]
-        return []
+        return errors
+
+
+def _instant_fits(value) -> bool:
+    return type(value) is int and FIRST_US <= value <= LAST_US
 
 
 def _failing(values: tuple, kind) -> list[int]:
     """The indices of a column's values the data dictionary may refuse."""
-    if kind is UtcInstant:  # timestamp-micros: fastavro gives an instant or fails
-        if set(map(type, values)) == {dt.datetime}:
+    if kind is UtcInstant:  # timestamp-micros, read as microseconds since 1970
+        if set(map(type, values)) == {int} and min(values) >= FIRST_US and max(values) <= LAST_US:
             return []
-        return [i for i, v in enumerate(values) if type(v) is not dt.datetime]
+        return [i for i, v in enumerate(values) if not _instant_fits(v)]
     if column_passes(values, kind, None, texts=False, filled=False):
         return []
     return [i for i, v in enumerate(values) if not value_passes(v, kind, None)]
