@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import io
 import json
@@ -13,8 +14,12 @@ from dataclasses import replace
 
 import fastavro
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_of_hypothesis
+from hypothesis import strategies as st
 
 from hrapi import create_app
+from hrapi.backups.avro_header import Prefixed, encode, read_header
 from hrapi.backups.avro_rows import avro_schema
 from hrapi.backups.writing import unwritable
 from hrapi.tables import TABLES
@@ -212,6 +217,28 @@ def test_download_gives_the_file_and_import_stores_it_as_a_new_backup(hires, set
     report = restore(hires, "hired_employees", entry["name"]).get_json()
     assert report["inserted"] == 20
     assert sql(TABLE_QUERIES["hired_employees"]) == before
+
+
+def test_another_writers_backup_with_metadata_of_its_own_is_read_and_kept_as_it_came(
+    hires, settings, sql
+):
+    """Other writers add metadata (keys beyond ASCII too): the copy of the header fastavro reads
+    behind (avro_header) keeps it, and the file stored is the one sent, byte for byte."""
+    when = dt.datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC)
+    records = [{"id": 500 + i, "name": f"Other {i}", "datetime": when + dt.timedelta(days=i),
+                "department_id": 1, "job_id": 2} for i in range(3)]  # fmt: skip
+    out = io.BytesIO()
+    fastavro.writer(out, avro_schema(TABLES["hired_employees"]), records, codec="deflate",
+                    metadata={"créé par": "outil ✓", "notes": "x" * 5000})  # fmt: skip
+    imported = hires.post("/api/v1/tables/hired_employees/backups", data=out.getvalue(),
+                          content_type="application/avro")  # fmt: skip
+    entry = imported.get_json()
+    assert imported.status_code == 201, entry
+    assert (folder(settings) / entry["name"]).read_bytes() == out.getvalue()
+    sql("DELETE FROM hired_employees")
+    assert restore(hires, "hired_employees", entry["name"]).get_json()["inserted"] == 3
+    assert sql("SELECT id, datetime FROM hired_employees ORDER BY id") == [
+        (r["id"], r["datetime"]) for r in records]  # fmt: skip
 
 
 def test_download_of_an_unknown_backup_is_404(hires):
@@ -440,3 +467,24 @@ def test_a_backup_whose_file_cannot_be_written_whole_leaves_nothing(hires, setti
 def test_a_full_disk_is_507_and_says_to_free_space(tmp_path):
     error = unwritable(tmp_path, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
     assert error.status == 507 and "free space on its disk" in str(error)
+
+
+@settings_of_hypothesis(max_examples=200, deadline=None)
+@given(
+    meta=st.dictionaries(st.text(max_size=20), st.binary(max_size=300), max_size=6),
+    sync=st.binary(min_size=16, max_size=16),
+    rest=st.binary(max_size=100),
+    sizes=st.lists(st.sampled_from([None, -1, 0, 1, 3, 17, 1000]), min_size=1, max_size=30),
+)
+def test_a_header_reads_back_as_written_and_the_file_reads_on_behind_its_copy(meta, sync, rest,
+                                                                                sizes):  # fmt: skip
+    """avro_header: what encode writes, read_header reads (the handle left at the first block),
+    and Prefixed gives the new header, then the rest of the file, however it is read."""
+    handle = io.BytesIO(encode(meta, sync) + rest)
+    header = read_header(handle)
+    assert (header.meta, header.sync) == (meta, sync)
+    stream, got = Prefixed(b"new header", handle), b""
+    for size in sizes:
+        got += stream.read(size)
+    got += stream.read()
+    assert got == b"new header" + rest

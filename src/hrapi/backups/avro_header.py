@@ -68,9 +68,10 @@ def read_header(handle) -> Header:
 
 def encode(meta: dict[str, bytes], sync: bytes) -> bytes:
     """A header of this metadata and sync marker."""
-    parts = [MAGIC, encode_long(len(meta))]
+    parts = [MAGIC, encode_long(len(meta))] if meta else [MAGIC]  # a block, then the end: 0
     for key, value in meta.items():
-        parts += [encode_long(len(key)), key.encode(), encode_long(len(value)), value]
+        name = key.encode()
+        parts += [encode_long(len(name)), name, encode_long(len(value)), value]
     return b"".join([*parts, encode_long(0), sync])
 
 
@@ -92,7 +93,8 @@ class Prefixed:
         self._prefix = prefix
         self._handle = handle
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int | None = -1) -> bytes:
+        size = -1 if size is None else size
         if not self._prefix:
             return self._handle.read(size)
         if 0 <= size <= len(self._prefix):
