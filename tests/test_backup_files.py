@@ -165,7 +165,7 @@ BAD_ROWS = [
     ({"id": 0}, "Must be between 1 and 2147483647."),
     ({"department_id": -3}, "Must be between 1 and 2147483647."),
     ({"datetime": 253_402_300_800_000_000}, "Is outside the years 1 to 9999 in UTC."),  # 10000
-    ({"datetime": -62_135_596_800_000_001, "name": ""}, "Is outside the years 1 to 9999 in UTC."),
+    ({"datetime": -62_135_596_800_000_001, "name": ""}, "Must not be empty."),  # name first
 ]
 
 
@@ -183,6 +183,9 @@ def test_a_backup_with_a_row_the_dictionary_refuses_is_not_restored(
     assert "row 6" in body["message"] and reason in body["message"]
     assert body["errors"]["rows"][0]["row"] == 6
     assert body["errors"]["rows"][0]["errors"][0]["message"] == reason
+    assert body["errors"]["rows"][0]["errors"][0]["code"] == "constraint-error"
+    fields = [e["field"] for e in body["errors"]["rows"][0]["errors"]]
+    assert fields == [c for c in TABLES["hired_employees"].columns if c in change]  # in order
     assert sql(TABLE_QUERIES["hired_employees"]) == before
 
 

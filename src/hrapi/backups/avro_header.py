@@ -1,4 +1,4 @@
-"""An AVRO file's header, read and written by hand: a restore reads datetimes as the longs they are.
+"""An AVRO file's header, read and written by hand: restores read datetimes as integers.
 
 fastavro makes a datetime of every `timestamp-micros` value (a third of a restore's reading
 time), which a restore only turns back into microseconds for COPY BINARY. So a backup's header

@@ -29,7 +29,7 @@ from hrapi.backups import avro_blocks
 from hrapi.backups.avro_header import INSTANT, Prefixed, encode, encode_long, read_header
 from hrapi.backups.errors import BackupError
 from hrapi.ingest.column_rules import column_passes, value_passes
-from hrapi.ingest.row_schemas import ROW_SCHEMAS, UtcInstant, field_errors, iso_utc
+from hrapi.ingest.row_schemas import ROW_SCHEMAS, UtcInstant, code_of, field_errors, iso_utc
 from hrapi.tables import Table
 
 AVRO_TYPES = {
@@ -217,7 +217,8 @@ class BackupReader:
                 values[column] = iso_utc(EPOCH + dt.timedelta(microseconds=values[column]))
             else:  # no instant to give the schema, which judges the other fields
                 del values[column]
-                errors.append({"field": column, "code": "out_of_range", "message": OUT_OF_RANGE})
+                errors.append({"field": column, "code": code_of(OUT_OF_RANGE),
+                               "message": OUT_OF_RANGE})  # fmt: skip
                 partial = (column,)
         try:
             self._schema.load(values, partial=partial)
@@ -226,7 +227,9 @@ class BackupReader:
                 {"field": f, "code": code, "message": message}
                 for f, code, message in field_errors(error)
             ]
-        return errors
+        columns = self.table.columns  # in field order, as field_errors gives them
+        return sorted(errors, key=lambda e: columns.index(e["field"]) if e["field"] in columns
+                      else len(columns))  # fmt: skip
 
 
 def _instant_fits(value) -> bool:
