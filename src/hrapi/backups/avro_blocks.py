@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import zlib
+from collections.abc import Callable
 
 import fastavro.read
 
@@ -40,14 +41,21 @@ def read_long(handle) -> int:
             raise ValueError("a block's header holds a number longer than 64 bits")
 
 
-def _block_bytes(handle) -> bytes:
+def read_bytes(handle, most: int, too_large: Callable[[int], Exception]) -> bytes:
+    """AVRO's bytes: a long, then that many bytes; too_large(size) is raised for more than
+    `most` (before anything is read), EOFError where the file ends first."""
     size = read_long(handle)
-    if not 0 <= size <= MAX_BLOCK_BYTES:
-        raise BlockTooLarge(f"a block says it holds {size} bytes (at most {MAX_BLOCK_BYTES})")
+    if not 0 <= size <= most:
+        raise too_large(size)
     data = handle.read(size)
     if len(data) != size:
         raise EOFError("the file ends inside a block")
     return data
+
+
+def _block_bytes(handle) -> bytes:
+    return read_bytes(handle, MAX_BLOCK_BYTES, lambda size: BlockTooLarge(
+        f"a block says it holds {size} bytes (at most {MAX_BLOCK_BYTES})"))  # fmt: skip
 
 
 def null_block(handle) -> io.BytesIO:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from hrapi.backups.avro_blocks import read_long
+from hrapi.backups.avro_blocks import read_bytes, read_long
 
 MAGIC = b"Obj\x01"  # an AVRO object container file
 SYNC_BYTES = 16
@@ -54,8 +54,8 @@ def read_header(handle) -> Header:
                 count = -count
                 read_long(handle)
             for _ in range(count):
-                key = _read_bytes(handle, budget)
-                value = _read_bytes(handle, budget - len(key))
+                key = read_bytes(handle, budget, _too_much)
+                value = read_bytes(handle, budget - len(key), _too_much)
                 budget -= len(key) + len(value) + 2  # empty ones count too
                 meta[key.decode()] = value
     except EOFError:
@@ -104,11 +104,5 @@ class Prefixed:
         return data + self._handle.read(-1 if size < 0 else size - len(data))
 
 
-def _read_bytes(handle, budget: int) -> bytes:
-    size = read_long(handle)
-    if not 0 <= size <= budget:
-        raise ValueError(f"its header holds more than {MAX_METADATA_BYTES >> 20} MiB of metadata")
-    data = handle.read(size)
-    if len(data) != size:
-        raise EOFError
-    return data
+def _too_much(size: int) -> ValueError:
+    return ValueError(f"its header holds more than {MAX_METADATA_BYTES >> 20} MiB of metadata")
