@@ -33,13 +33,12 @@ class Header:
             raise ValueError("its header has no schema")
         return json.loads(self.meta["avro.schema"])
 
-    def with_instants_as_longs(self) -> bytes:
-        """This header, its schema's `timestamp-micros` fields read as plain longs."""
-        schema = self.schema()
-        for field in schema["fields"]:
-            if field["type"] == INSTANT:
-                field["type"] = "long"
-        return encode(self.meta | {"avro.schema": json.dumps(schema).encode()}, self.sync)
+    def with_instants_as_longs(self, schema: dict) -> bytes:
+        """This header with schema (its own, as read and checked), whose `timestamp-micros`
+        fields say plain longs."""
+        fields = [{**f, "type": "long"} if f["type"] == INSTANT else f for f in schema["fields"]]
+        as_longs = json.dumps({**schema, "fields": fields}).encode()
+        return encode(self.meta | {"avro.schema": as_longs}, self.sync)
 
 
 def read_header(handle) -> Header:

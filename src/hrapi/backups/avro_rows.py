@@ -124,7 +124,7 @@ class BackupReader:
             raise BackupError(422, f"{label} is not an AVRO file ({_first_line(exc)}).") from exc
         self._check_schema(schema)
         try:  # see avro_header: the same bytes, datetimes decoded as integers
-            self._reader = fastavro.reader(Prefixed(header.with_instants_as_longs(), handle))
+            self._reader = fastavro.reader(Prefixed(header.with_instants_as_longs(schema), handle))
         except Exception as exc:  # any error of the decoder
             raise BackupError(422, f"{label} is not an AVRO file ({_first_line(exc)}).") from exc
         codec = self._reader.codec
