@@ -133,3 +133,74 @@ def test_the_fold_waits_until_the_response_is_sent(client, sql, monkeypatch):
     response.close()
     assert sql("SELECT count(*) FROM hire_count_changes") == [(0,)]
     assert sql("SELECT sum(hires) FROM hire_counts") == [(1,)]
+
+
+def test_a_first_load_has_the_summary_rebuilt_after_its_response(client, sql, app, reference,
+                                                                 tmp_path):  # fmt: skip
+    """A first load of hires does not count them as it goes (its trigger is off inside its
+    transaction): it marks the summary stale, the insights count the table itself meanwhile,
+    writes of that time are counted once, and the summary is rebuilt from the table once the
+    response has gone, replacing what was folded and logged before."""
+    paths = synthetic.generate(tmp_path, hires=800, seed=5)
+    for name in ("departments", "jobs"):
+        upload_csv(client, name, paths[name].read_bytes())
+    # counts of hires written and deleted before: folded and logged, netting to zero
+    sql("INSERT INTO hired_employees VALUES (1, 'Gone', '2021-05-05T00:00:00Z', 1, 1),"
+        " (2, 'Gone', '2020-01-01T00:00:00Z', 2, 2)")  # fmt: skip
+    app.extensions["hrapi.ingestor"].fold_hire_counts()
+    sql("DELETE FROM hired_employees")
+    assert sql("SELECT count(*) FROM hire_counts_folded") == [(2,)]
+
+    response = client.post("/api/v1/tables/hired_employees/upload", content_type="text/csv",
+                           data=paths["hired_employees"].read_bytes(), buffered=False)  # fmt: skip
+    assert response.status_code == 201
+    assert sql("SELECT load_id FROM hire_counts_stale") == [(response.get_json()["load_id"],)]
+    assert sql("SELECT count(*) FROM hire_count_changes") == [(2,)]  # the two deletions only
+    assert sql("SELECT tgenabled FROM pg_trigger WHERE tgname = 'hire_counts_insert'") == [("A",)]
+    assert_summary_matches(client, reference)
+    assert app.extensions["hrapi.insights"].years() == reference.years() == [2021, 2022]
+    # meanwhile: new hires, and hires of the first load moved (their old counts were never in
+    # the summary: the rebuild counts the table as it is, and takes these changes in)
+    new = [{"id": 9000 + i, "name": "New", "datetime": "2022-12-31T23:59:59Z",
+            "department_id": 1, "job_id": 1} for i in range(5)]  # fmt: skip
+    assert batch(client, "hired_employees", new).status_code == 201
+    moved = [{"id": i, "name": name, "datetime": "2020-06-06T06:06:06Z", "department_id": d,
+              "job_id": j} for i, name, d, j in sql(
+        "SELECT id, name, department_id, job_id FROM hired_employees WHERE id < 9000"
+        " ORDER BY id LIMIT 7")]  # fmt: skip
+    assert batch(client, "hired_employees", moved, on_conflict="update").status_code == 201
+    assert_summary_matches(client, reference)
+
+    response.close()  # the rebuild runs
+    assert sql("SELECT count(*) FROM hire_counts_stale") == [(0,)]
+    assert sql("SELECT count(*) FROM hire_count_changes") == [(0,)]
+    assert_hire_counts_exact(sql)
+    assert_summary_matches(client, reference)
+
+
+def test_a_write_that_commits_during_the_rebuild_is_counted_once(client, sql, app, tmp_path):
+    """The rebuild counts the table and deletes the logged changes and marks in one snapshot:
+    a batch that commits while it runs (its changes not seen) is folded later, and a first
+    load's mark made after it stays for the next rebuild."""
+    paths = synthetic.generate(tmp_path, hires=300, seed=8)
+    for name in ("departments", "jobs"):
+        upload_csv(client, name, paths[name].read_bytes())
+    ingestor = app.extensions["hrapi.ingestor"]
+    response = client.post("/api/v1/tables/hired_employees/upload", content_type="text/csv",
+                           data=paths["hired_employees"].read_bytes(), buffered=False)  # fmt: skip
+    assert response.status_code == 201
+    # a batch holds its rows uncommitted while the rebuild takes its snapshot
+    database = app.extensions["hrapi.db"]
+    with database.connection() as conn:
+        conn.execute("INSERT INTO hired_employees VALUES (7777, 'Late', '2021-08-08T08:08:08Z',"
+                     " 1, 1)")  # fmt: skip
+        conn.execute("INSERT INTO hire_counts_stale (load_id) VALUES (0)")  # a later mark
+        response.close()  # the rebuild runs beside this open transaction
+        assert sql("SELECT load_id FROM hire_counts_stale") == []
+        conn.commit()
+    assert sql("SELECT load_id FROM hire_counts_stale") == [(0,)]  # stays for the next one
+    assert sql("SELECT count(*) FROM hire_count_changes") == [(1,)]  # the late hire's
+    assert_hire_counts_exact(sql)
+    ingestor.fold_hire_counts()
+    assert sql("SELECT count(*) FROM hire_counts_stale") == [(0,)]
+    assert_hire_counts_exact(sql)

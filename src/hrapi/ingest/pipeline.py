@@ -15,7 +15,8 @@ is one transaction:
 3. the load's record is completed with its counts (a direct batch's is written complete), in
    the same transaction as its data;
 4. now and then, once it has committed, the hire counts its triggers logged are folded into
-   the summary (after the API's response is sent).
+   the summary (after the API's response is sent); after a first load of hires, which does
+   not count them as it goes, the summary is rebuilt from the table.
 
 If anything fails, the transaction rolls back: none of the load's rows, rejects or counts are
 stored, and the load is marked failed.
@@ -59,6 +60,8 @@ INGEST_STEPS = (
     "copy_target", "copy_batch", "fold_hire_counts_lock", "fold_hire_counts",
     "stage_overlaps_target", "count_stage", "count_conflicts", "id_stored",
     "drop_primary_key", "add_primary_key", "vacuum_hire_counts", "wait_for_target",
+    "pause_hire_counts", "resume_hire_counts", "mark_hire_counts_stale", "hire_counts_stale",
+    "fold_hire_counts_wait", "rebuild_hire_counts",
 )  # fmt: skip
 LOAD_QUERIES = (
     "create_load", "record_batch", "complete_load", "fail_load", "fail_orphaned_loads",
@@ -118,7 +121,7 @@ class Ingestor:
         report = LoadReport(load_id=0, table=table.name, status="running", source=data.source)
         may_skip = self._may_skip_key_checks()
         direct = table.name in strategies.DIRECT_TABLES and not limits.careful and may_skip
-        done = False
+        done = stale = False
         with _collector_paused():
             on_record = (report, load_fields, started)  # to mark the load failed with
             if data.source == "json" and direct:  # straight in, or else through staging
@@ -128,10 +131,12 @@ class Ingestor:
                     )
             if not done:
                 with self._connection(*on_record) as conn:
-                    self._load_on_record(conn, table, data, report, load_fields=load_fields,
-                                         started=started, limits=limits, may_skip=may_skip,
-                                         direct=direct and data.source == "csv")  # fmt: skip
-        if table.name == "hired_employees" and self._fold_due(report.inserted + report.updated):
+                    stale = self._load_on_record(
+                        conn, table, data, report, load_fields=load_fields, started=started,
+                        limits=limits, may_skip=may_skip, direct=direct and data.source == "csv",
+                    )  # fmt: skip
+        due = table.name == "hired_employees" and self._fold_due(report.inserted + report.updated)
+        if due or stale:
             (after_response or _now)(self.fold_hire_counts)
         log_report(report)
         metrics.count_load(report)
@@ -154,10 +159,11 @@ class Ingestor:
 
     def _load_on_record(self, conn, table: Table, data, report: LoadReport, *,
                         load_fields: dict, started: float, limits: Limits, may_skip: bool,
-                        direct: bool) -> None:  # fmt: skip
+                        direct: bool) -> bool:  # fmt: skip
         """The load put on record first (a CSV's committed on its own and beating while it
         runs), then its rows by the strategy that fits and its record completed, in one
-        transaction. direct: a CSV of hires may try straight into the table."""
+        transaction. direct: a CSV of hires may try straight into the table. True if the load
+        left the hire counts summary to be rebuilt (a first load of hires)."""
         if data.source == "csv":
             report.load_id = self.records.create(conn, load_fields)
             beating = Heartbeat(self.database, self.loads_sql["beat"], report)
@@ -172,6 +178,7 @@ class Ingestor:
             self._run(session, table, data, report, limits=limits, direct=direct)
             report.duration_ms = _ms_since(started)
             self.records.complete(conn, report)
+        return session.hire_counts_stale
 
     def _batch_directly(self, conn, table: Table, data, report: LoadReport, *,
                         load_fields: dict, started: float) -> bool:  # fmt: skip
@@ -219,6 +226,7 @@ class Ingestor:
                     strategies.StoredId) as exc:  # fmt: skip
                 log.info("load load_id=%s: %s; loading through staging", report.load_id,
                          type(exc).__name__)  # fmt: skip
+            session.hire_counts_stale = False  # rolled back with the rest of the attempt
             report.restart()
         with RejectSpool(report.load_id) as spool:
             strategies.through_staging(session, table, data, report, spool, limits=limits)
@@ -234,16 +242,23 @@ class Ingestor:
         return True
 
     def fold_hire_counts(self) -> None:
-        """Fold the logged hire counts into the summary, then vacuum what the fold deleted.
-        Housekeeping: a failure is logged, and the next fold takes these changes too."""
+        """Fold the logged hire counts into the summary, or rebuild it from the table where a
+        first load left it stale (rebuild_hire_counts.sql), then vacuum what was deleted.
+        Housekeeping: a failure is logged, and the next fold takes these changes too (the
+        insights count the table itself while the summary is stale)."""
         steps = self.steps["hired_employees"]
         try:
             with self.database.connection() as conn:
                 with conn.transaction():
                     conn.execute(steps["tune_session"])  # no JIT: compiling cost more than folding
-                    if not conn.execute(steps["fold_hire_counts_lock"]).fetchone()[0]:
+                    if conn.execute(steps["hire_counts_stale"]).fetchone()[0]:
+                        conn.execute(steps["fold_hire_counts_wait"])  # one under way first
+                        stale = conn.execute(steps["hire_counts_stale"]).fetchone()[0]
+                        conn.execute(steps["rebuild_hire_counts" if stale else "fold_hire_counts"])
+                    elif conn.execute(steps["fold_hire_counts_lock"]).fetchone()[0]:
+                        conn.execute(steps["fold_hire_counts"])
+                    else:
                         return  # another process is folding
-                    conn.execute(steps["fold_hire_counts"])
                 conn.autocommit = True  # VACUUM runs outside a transaction
                 try:
                     conn.execute(steps["vacuum_hire_counts"])

@@ -34,7 +34,8 @@ class TableBusy(Exception):
 class LoadSession:
     """A load's connection with its table's SQL steps, whether its role may skip the per-row
     key probes (sql/ingest/may_skip_key_checks.sql), and whether its session skips them
-    already (skipping: see db.Database.connection)."""
+    already (skipping: see db.Database.connection). `hire_counts_stale`: the load left the hire
+    counts summary to be rebuilt once it commits (a first load: strategies.into_table)."""
 
     def __init__(self, conn, steps: dict, may_skip: bool, load_id: int, *,
                  skipping: bool = False):  # fmt: skip
@@ -43,6 +44,7 @@ class LoadSession:
         self.may_skip = may_skip
         self.load_id = load_id
         self.skipping = skipping
+        self.hire_counts_stale = False
 
     def run(self, name: str, params: dict | None = None):
         return self.conn.execute(self.steps[name], params)

@@ -3,7 +3,8 @@
 - `into_table`: a CSV of hires whose ids are all new (the migration's first load, and its
   later files), the table locked against other writers; rows stream from the check into
   COPY, sent by a writer thread while the next rows are read. Into an empty table, the
-  primary key is dropped and built again once the rows are in (sql/ingest/drop_primary_key.sql).
+  primary key is dropped and built again once the rows are in (sql/ingest/drop_primary_key.sql),
+  and the hire counts summary is rebuilt after the load commits (pause_hire_counts.sql).
 - `batch_directly`: a JSON batch of hires, one COPY straight into the table (row by row, see
   sql/ingest/copy_batch.sql), counted by the trigger; batches go side by side, the primary
   key arbitrating their ids.
@@ -66,8 +67,9 @@ def into_table(session: LoadSession, table: Table, data: CsvInput, report: LoadR
 
     The input is read and checked in pieces, by helper processes for a large one (parallel);
     the checked rows go to COPY from a writer thread (copy_writer), so that PostgreSQL
-    inserts them, and its hire_counts trigger counts each statement's rows, while the next
-    rows are read and checked; the writer sends their rejects between two statements."""
+    inserts them, and its hire_counts trigger counts each statement's rows (but in a first
+    load, see _key_dropped), while the next rows are read and checked; the writer sends their
+    rejects between two statements."""
     session.together("tune_session", "lock_target", "lock_target_writes")
     parents = session.parents()
     if parents is None:
@@ -75,7 +77,8 @@ def into_table(session: LoadSession, table: Table, data: CsvInput, report: LoadR
     check = RowCheck(table, parents, data.options.encoding, delimiter=data.options.delimiter)
     session.run("skip_key_checks")
     session.run("lock_load", {"load_id": report.load_id})  # see copy_rejects.sql
-    first_load = session.run("table_is_empty").fetchone()[0] and _key_dropped(session)
+    first_load = (session.run("table_is_empty").fetchone()[0]
+                  and _key_dropped(session, report.load_id))  # fmt: skip
     prefix = f"{report.load_id}\t"
     with closing(csv_pieces(data, check, direct_piece)) as pieces:  # helpers stop with it
         first = next(pieces, None)
@@ -94,18 +97,24 @@ def into_table(session: LoadSession, table: Table, data: CsvInput, report: LoadR
             writer.close()
     if first_load:
         session.run("add_primary_key")  # a repeated id: UniqueViolation
+        session.run("resume_hire_counts")
+        session.hire_counts_stale = True
     session.run("check_keys_per_row")
     report.inserted = report.received - report.rejected
     return True
 
 
-def _key_dropped(session: LoadSession) -> bool:
+def _key_dropped(session: LoadSession, load_id: int) -> bool:
     """Drop the table's primary key for a first load, to build it once the rows are in
-    (drop_primary_key.sql); False, the key kept, where it cannot be dropped (another table's
-    foreign key depends on it, it has another name, the role may not)."""
+    (drop_primary_key.sql), and pause the hire counts' trigger, to rebuild the summary from
+    the table once the load has committed (pause_hire_counts.sql); False, the key kept and the
+    trigger counting, where the key cannot be dropped (another table's foreign key depends on
+    it, it has another name, the role may not)."""
     try:
         with session.conn.transaction():
             session.run("drop_primary_key")
+            session.run("pause_hire_counts")
+            session.run("mark_hire_counts_stale", {"load_id": load_id})
     except (psycopg.errors.DependentObjectsStillExist, psycopg.errors.UndefinedObject,
             psycopg.errors.InsufficientPrivilege) as exc:  # fmt: skip
         log.info("the primary key stays during this first load: %s", type(exc).__name__)
