@@ -6,12 +6,21 @@ SQL), both insights equal the plain reference queries over hired_employees.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from hrapi import synthetic
 from hrapi.ingest import pipeline
 from hrapi.insights import Insights
-from tests.helpers import assert_hire_counts_exact, batch, load_parents, upload_csv
+from tests.helpers import (
+    SlowBody,
+    assert_hire_counts_exact,
+    batch,
+    load_parents,
+    upload_csv,
+    upload_in_background,
+)
 
 YEARS = (2020, 2021, 2022)
 
@@ -178,7 +187,7 @@ def test_a_first_load_has_the_summary_rebuilt_after_its_response(client, sql, ap
     assert_summary_matches(client, reference)
 
 
-def test_a_write_that_commits_during_the_rebuild_is_counted_once(client, sql, app, tmp_path):
+def test_a_write_under_way_during_the_rebuild_is_counted_once(client, sql, app, tmp_path):
     """The rebuild counts the table and deletes the logged changes and marks in one snapshot:
     a batch that commits while it runs (its changes not seen) is folded later, and a first
     load's mark made after it stays for the next rebuild."""
@@ -203,4 +212,34 @@ def test_a_write_that_commits_during_the_rebuild_is_counted_once(client, sql, ap
     assert_hire_counts_exact(sql)
     ingestor.fold_hire_counts()
     assert sql("SELECT count(*) FROM hire_counts_stale") == [(0,)]
+    assert_hire_counts_exact(sql)
+
+
+def test_the_insights_while_a_first_load_holds_the_table(client, sql):
+    """During a first load (the table held until it commits) the insights answer from the
+    summary at once; where the summary is stale (a first load's rebuild not made: its process
+    ended), they count the table itself, and wait 3 s at most for it, then answer 503, as
+    reads of the table do, rather than tie up a worker for the load's length."""
+    load_parents(client)
+    uploading, answer = upload_in_background(client, SlowBody(40_000, 16))
+    held = ("SELECT count(*) FROM pg_locks WHERE relation = 'hired_employees'::regclass AND"
+            " mode = 'AccessExclusiveLock' AND granted")  # fmt: skip
+    deadline = time.monotonic() + 5
+    while sql(held) != [(1,)] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sql(held) == [(1,)]
+    started = time.monotonic()
+    assert client.get("/api/v1/insights/hires-by-quarter?year=2021").status_code == 200
+    assert time.monotonic() - started < 1.5
+    sql("INSERT INTO hire_counts_stale (load_id) VALUES (0)")
+    started = time.monotonic()
+    response = client.get("/api/v1/insights/departments-above-mean?year=2021")
+    waited = time.monotonic() - started
+    assert uploading.is_alive()
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert "hired_employees is held by a load" in response.get_json()["message"]
+    assert 2.5 < waited < 6
+    uploading.join()
+    assert answer["response"].status_code == 201
+    assert sql("SELECT count(*) FROM hire_counts_stale") == [(0,)]  # its rebuild took both
     assert_hire_counts_exact(sql)

@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import psycopg
 
 from hrapi.db import Database, DatabaseUnavailable
+from hrapi.ingest.session import TableBusy
 from hrapi.sql_files import SqlFilesError, load_group
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,9 @@ class Insights:
         self.group = group
         self.sql = load_group(sql_dir, group, required=QUERIES)
         self.plain = load_group(sql_dir, REFERENCE, required=QUERIES)
+        self.wait_for_loads = load_group(sql_dir, "tables", required=("wait_for_loads",))[
+            "wait_for_loads"
+        ]
 
     def check_queries(self) -> None:
         """Plan every query once; raise SqlFilesError naming a broken one."""
@@ -53,12 +57,18 @@ class Insights:
             log.warning("insight queries not checked (database unavailable): %s", exc)
 
     def _answer(self, name: str, params: dict | None = None) -> list[tuple]:
-        """A query's rows: the summary's, or the plain query's while the summary is stale."""
-        with self.database.connection() as conn:
-            queries = self.sql
-            if self.group != REFERENCE and conn.execute(self.sql["summary_is_stale"]).fetchone()[0]:
-                queries = self.plain
-            return conn.execute(queries[name], params).fetchall()
+        """A query's rows: the summary's, or the plain query's while the summary is stale.
+        A plain query waits 3 s at most for a first load that holds hired_employees (then
+        TableBusy: a 503), as reads of the table do (sql/tables/wait_for_loads.sql)."""
+        with self.database.connection() as conn, conn.transaction():
+            is_stale = self.sql.get("summary_is_stale")  # the reference group has none
+            if is_stale and not conn.execute(is_stale).fetchone()[0]:
+                return conn.execute(self.sql[name], params).fetchall()
+            conn.execute(self.wait_for_loads)
+            try:
+                return conn.execute(self.plain[name], params).fetchall()
+            except psycopg.errors.LockNotAvailable as exc:
+                raise TableBusy("hired_employees") from exc
 
     def hires_by_quarter(self, year: int) -> list[dict]:
         records = self._answer("hires_by_quarter", {"year": year})

@@ -2,7 +2,8 @@
 
 `{"code": 503, "status": "Service Unavailable", "message": "...", "errors": {...}}`.
 flask-smorest's own handler answers HTTP errors (404, 405, 413, 415, 422); this module adds a
-database that cannot be reached (503) and, as a last resort, a bug (500, logged).
+database that cannot be reached and a table a load holds for longer than a request waits
+(503), and, as a last resort, a bug (500, logged).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from hrapi.db import DatabaseUnavailable
+from hrapi.ingest.session import TableBusy
 
 log = logging.getLogger(__name__)
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # a full disk, a quota, a size limit
@@ -86,6 +88,13 @@ def init_app(app: Flask, api) -> None:
     @app.errorhandler(DatabaseUnavailable)
     def database_unavailable(exc: DatabaseUnavailable):
         response = error_response(503, f"The database is unavailable: {exc}. Try again shortly.")
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(TableBusy)
+    def table_busy(exc: TableBusy):
+        response = error_response(503, f"{exc.table} is held by a load until it ends; try again "
+                                       "shortly.")  # fmt: skip
         response.headers["Retry-After"] = "5"
         return response
 

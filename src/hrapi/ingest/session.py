@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 class TableBusy(Exception):
     """A JSON batch waited 3 s for a load that holds its table (sql/ingest/wait_for_target.sql):
-    nothing of it was written; the client may send it again shortly."""
+    nothing of it was written; the client may send it again shortly. (The insights raise it
+    too, when they count hired_employees itself and its first load holds it.)"""
 
     def __init__(self, table: str):
         super().__init__(f"{table} is held by a load")
