@@ -87,16 +87,12 @@ def init_app(app: Flask, api) -> None:
 
     @app.errorhandler(DatabaseUnavailable)
     def database_unavailable(exc: DatabaseUnavailable):
-        response = error_response(503, f"The database is unavailable: {exc}. Try again shortly.")
-        response.headers["Retry-After"] = "5"
-        return response
+        return _try_again_shortly(f"The database is unavailable: {exc}. Try again shortly.")
 
     @app.errorhandler(TableBusy)
     def table_busy(exc: TableBusy):
-        response = error_response(503, f"{exc.table} is held by a load until it ends; try again "
-                                       "shortly.")  # fmt: skip
-        response.headers["Retry-After"] = "5"
-        return response
+        return _try_again_shortly(f"{exc.table} is held by a load until it ends; try again "
+                                  "shortly.")  # fmt: skip
 
     @app.errorhandler(WorkerTimeout)
     def worker_timeout(exc: WorkerTimeout):
@@ -121,3 +117,10 @@ def init_app(app: Flask, api) -> None:
                                        "again later.")  # fmt: skip
         response.headers["Retry-After"] = "60"
         return response
+
+
+def _try_again_shortly(message: str):
+    """A 503 whose Retry-After says when to try again."""
+    response = error_response(503, message)
+    response.headers["Retry-After"] = "5"
+    return response
