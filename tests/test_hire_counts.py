@@ -11,6 +11,7 @@ import time
 import pytest
 
 from hrapi import synthetic
+from hrapi.app import create_app
 from hrapi.ingest import pipeline
 from hrapi.insights import Insights
 from tests.helpers import (
@@ -243,3 +244,33 @@ def test_the_insights_while_a_first_load_holds_the_table(client, sql):
     assert answer["response"].status_code == 201
     assert sql("SELECT count(*) FROM hire_counts_stale") == [(0,)]  # its rebuild took both
     assert_hire_counts_exact(sql)
+
+
+def test_a_stale_summary_is_rebuilt_at_start_up_and_emptied_with_the_table(client, sql,
+                                                                           settings):  # fmt: skip
+    """A first load whose process ended before its rebuild leaves its mark: the app's next
+    start rebuilds the summary in the background, rather than leave the insights counting the
+    table until the next fold. Emptying the table empties the summary and its marks."""
+    load_parents(client)
+    sql(
+        "ALTER TABLE hired_employees DISABLE TRIGGER hire_counts_insert;"
+        " INSERT INTO hired_employees SELECT i, 'P' || i, timestamptz '2021-01-01 00:00+00'"
+        "   + i * interval '1 day', 1 + i % 3, 1 + i % 2 FROM generate_series(1, 500) i;"
+        " ALTER TABLE hired_employees ENABLE ALWAYS TRIGGER hire_counts_insert;"
+        " INSERT INTO hire_counts_stale (load_id) VALUES (0)"
+    )  # as a first load commits
+    assert sql("SELECT count(*) FROM hire_count_changes") == [(0,)]
+    started = create_app(settings)
+    try:
+        deadline = time.monotonic() + 10
+        while sql("SELECT count(*) FROM hire_counts_stale") != [(0,)]:
+            assert time.monotonic() < deadline, "not rebuilt"
+            time.sleep(0.05)
+        assert_hire_counts_exact(sql)
+        assert sql("SELECT sum(hires) FROM hire_counts") == [(500,)]
+    finally:
+        started.extensions["hrapi.db"].close()
+    sql("INSERT INTO hire_counts_stale (load_id) VALUES (0)")
+    sql("TRUNCATE hired_employees")
+    assert sql("SELECT count(*) FROM hire_counts_stale") == [(0,)]
+    assert sql("SELECT count(*) FROM hire_counts") == [(0,)]

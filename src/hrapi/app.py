@@ -82,7 +82,10 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _add_services(app: Flask, database: Database, settings: Settings) -> None:
     """The parts that read sql/ at start-up (a missing or broken file stops start-up here)."""
-    app.extensions["hrapi.ingestor"] = Ingestor(database, settings.sql_dir)
+    ingestor = Ingestor(database, settings.sql_dir)
+    if database.schema_ready:
+        ingestor.hire_counts.rebuild_if_stale()  # a first load's, if its process ended first
+    app.extensions["hrapi.ingestor"] = ingestor
     insights = Insights(database, settings.sql_dir)
     insights.check_queries()
     app.extensions["hrapi.insights"] = insights

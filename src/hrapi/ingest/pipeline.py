@@ -34,9 +34,10 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from hrapi import metrics
-from hrapi.db import Database, DatabaseUnavailable
+from hrapi.db import Database
 from hrapi.ingest import strategies
 from hrapi.ingest.heartbeat import Heartbeat
+from hrapi.ingest.hire_counts import HireCounts
 from hrapi.ingest.records import LoadRecords
 from hrapi.ingest.rejects import RejectSpool
 from hrapi.ingest.report import LoadReport, log_report
@@ -95,6 +96,7 @@ class Ingestor:
         self.records = LoadRecords(database, self.loads_sql)
         self._may_skip: bool | None = None  # asked of the database once (see may_skip_key_checks)
         self._written_since_fold = 0  # hires written by this process since it last folded
+        self.hire_counts = HireCounts(database, self.steps["hired_employees"])
 
     def load(self, table: Table, data, *, filename: str | None = None,
              limits: Limits = NO_LIMITS, request_id: str | None = None,
@@ -242,30 +244,8 @@ class Ingestor:
         return True
 
     def fold_hire_counts(self) -> None:
-        """Fold the logged hire counts into the summary, or rebuild it from the table where a
-        first load left it stale (rebuild_hire_counts.sql), then vacuum what was deleted.
-        Housekeeping: a failure is logged, and the next fold takes these changes too (the
-        insights count the table itself while the summary is stale)."""
-        steps = self.steps["hired_employees"]
-        try:
-            with self.database.connection() as conn:
-                with conn.transaction():
-                    conn.execute(steps["tune_session"])  # no JIT: compiling cost more than folding
-                    if conn.execute(steps["hire_counts_stale"]).fetchone()[0]:
-                        conn.execute(steps["fold_hire_counts_wait"])  # one under way first
-                        stale = conn.execute(steps["hire_counts_stale"]).fetchone()[0]
-                        conn.execute(steps["rebuild_hire_counts" if stale else "fold_hire_counts"])
-                    elif conn.execute(steps["fold_hire_counts_lock"]).fetchone()[0]:
-                        conn.execute(steps["fold_hire_counts"])
-                    else:
-                        return  # another process is folding
-                conn.autocommit = True  # VACUUM runs outside a transaction
-                try:
-                    conn.execute(steps["vacuum_hire_counts"])
-                finally:
-                    conn.autocommit = False
-        except (psycopg.Error, DatabaseUnavailable) as exc:
-            log.warning("could not fold the hire counts now: %s", type(exc).__name__)
+        """Fold the logged hire counts, or rebuild a stale summary (hire_counts.HireCounts)."""
+        self.hire_counts.fold()
 
     def _may_skip_key_checks(self) -> bool:
         """Whether the role may skip per-row key checks (sql/ingest/may_skip_key_checks.sql),
