@@ -43,6 +43,16 @@ class DatabaseUnavailable(Exception):
     """PostgreSQL cannot be reached (down, restarting, or the pool timed out)."""
 
 
+class TableBusy(Exception):
+    """A request waited its few seconds for a load that holds its table (a JSON batch:
+    sql/ingest/wait_for_target.sql; an insight counting hired_employees itself:
+    sql/tables/wait_for_loads.sql): nothing was done; the client may try again shortly."""
+
+    def __init__(self, table: str):
+        super().__init__(f"{table} is held by a load")
+        self.table = table
+
+
 class Database:
     """The app's handle on PostgreSQL: a connection pool plus the schema state."""
 

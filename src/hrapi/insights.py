@@ -14,8 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import psycopg
 
-from hrapi.db import Database, DatabaseUnavailable
-from hrapi.ingest.session import TableBusy
+from hrapi.db import Database, DatabaseUnavailable, TableBusy
 from hrapi.sql_files import SqlFilesError, load_group
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,7 @@ import logging
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from hrapi.db import DatabaseUnavailable
-from hrapi.ingest.session import TableBusy
+from hrapi.db import DatabaseUnavailable, TableBusy
 
 log = logging.getLogger(__name__)
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # a full disk, a quota, a size limit

@@ -4,10 +4,10 @@
 see pipeline for the steps of a load and strategies for how rows reach the table.
 """
 
+from hrapi.db import TableBusy
 from hrapi.ingest.json_input import JsonInput
 from hrapi.ingest.pipeline import EmptyInput, Ingestor, LoadAborted
 from hrapi.ingest.report import LoadReport
-from hrapi.ingest.session import TableBusy
 from hrapi.ingest.sources import CsvInput, CsvOptions, SourceError
 from hrapi.ingest.strategies import Limits
 

@@ -188,7 +188,7 @@ class Ingestor:
         transaction that puts it on record, complete, once its rows are in (record_batch.sql;
         no savepoint, no record to update): True if it went; False, nothing of it written, when
         it must go through staging (an id stored already or repeated, or too many parents).
-        Raises session.TableBusy when a load held the table for 3 s."""
+        Raises db.TableBusy when a load held the table for 3 s."""
         done = False
         try:
             with conn.transaction():

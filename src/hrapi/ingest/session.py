@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import psycopg
 from psycopg import sql
 
+from hrapi.db import TableBusy
 from hrapi.ingest.check import PARENTS_MAX
 from hrapi.ingest.rejects import RejectSpool, copy_escaped
 
@@ -20,16 +21,6 @@ CACHED_PARENTS_MAX = 10_000  # departments or jobs whose two forms a process kee
 RAWS_PAGE = 10_000  # rejects whose raw text is sent at a time (see store_set_rejects)
 
 log = logging.getLogger(__name__)
-
-
-class TableBusy(Exception):
-    """A JSON batch waited 3 s for a load that holds its table (sql/ingest/wait_for_target.sql):
-    nothing of it was written; the client may send it again shortly. (The insights raise it
-    too, when they count hired_employees itself and its first load holds it.)"""
-
-    def __init__(self, table: str):
-        super().__init__(f"{table} is held by a load")
-        self.table = table
 
 
 class LoadSession:
