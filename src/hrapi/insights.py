@@ -33,7 +33,8 @@ class Insights:
         self.database = database
         self.group = group
         self.sql = load_group(sql_dir, group, required=QUERIES)
-        self.plain = load_group(sql_dir, REFERENCE, required=QUERIES)
+        self.plain = (self.sql if group == REFERENCE
+                      else load_group(sql_dir, REFERENCE, required=QUERIES))  # fmt: skip
         self.wait_for_loads = load_group(sql_dir, "tables", required=("wait_for_loads",))[
             "wait_for_loads"
         ]
@@ -45,7 +46,7 @@ class Insights:
             return
         try:
             with self.database.connection() as conn:
-                for group, queries in ((self.group, self.sql), (REFERENCE, self.plain)):
+                for group, queries in {self.group: self.sql, REFERENCE: self.plain}.items():
                     for name in QUERIES:
                         try:
                             with conn.transaction():
