@@ -101,8 +101,9 @@ def decisions(data, table, parents, *, fast: bool, encoding="utf-8") -> dict:
     out = {}
     for chunk in data.chunks():
         checked = check.chunk(chunk, data.source)
-        for position, values in zip(checked.positions, checked.rows, strict=True):
-            out[position] = ("ok", normalised(table, [_uncopied(v) for v in values]))
+        lines = checked.copy_text().split("\n")[:-1]  # the COPY text itself, as sent
+        for position, line in zip(checked.positions, lines, strict=True):
+            out[position] = ("ok", normalised(table, [_uncopied(v) for v in line.split("\t")]))
         for position, values in checked.typed:
             out[position] = ("ok", normalised(table, values))
         for reject in checked.rejects:

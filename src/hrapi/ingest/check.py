@@ -56,14 +56,17 @@ DECISIONS_BETWEEN_COLLECTIONS = 1000  # schema decisions between two collections
 @dataclass
 class Checked:
     """What the check made of a chunk: the rows it vouches for (`rows`: their values as COPY
-    text, in table column order; `positions`: where they were), the rows the schema found
-    valid though not plain (`typed`: position, values), and the rejects."""
+    text, in table column order, but for a JSON batch's integers, which stay integers;
+    `positions`: where they were), the rows the schema found valid though not plain (`typed`:
+    position, values), and the rejects. row_format: each row's COPY line as a `%` format,
+    when its values are not all text (a JSON batch's)."""
 
     received: int
     rows: list
     positions: list[int]
     typed: list[tuple] = field(default_factory=list)
     rejects: list[Rejected] = field(default_factory=list)
+    row_format: str | None = None
 
     @property
     def plain(self) -> int:
@@ -73,6 +76,8 @@ class Checked:
         """The plain rows as COPY text (table column order)."""
         if not self.rows:
             return ""
+        if self.row_format is not None:  # a JSON batch's: one format a row, no text made first
+            return "".join(map(self.row_format.__mod__, self.rows))
         return "\n".join(map("\t".join, self.rows)) + "\n"
 
 
@@ -92,6 +97,7 @@ class RowCheck:
         self.parents = parents or {}
         self.allowed = [self.parents.get(c) for c in table.columns]
         self._kind_of = dict(zip(table.columns, self.kinds, strict=True))
+        self._row_format = "\t".join(["%s"] * len(self.columns)) + "\n"  # see Checked
         hint = NOT_UTF8_HINT if encoding == "utf-8" else ""
         self._not_decodable = f"Holds bytes that are not valid {encoding.upper()}{hint}."
         self._single_byte = encoding if encoding in SINGLE_BYTE else None  # see column_rules
@@ -137,7 +143,8 @@ class RowCheck:
                         known.setdefault(i, []).append(problem)
         positions = chunk.positions()
         checked = Checked(count - len(blank) + len(chunk.rejects), [], positions,
-                          rejects=list(chunk.rejects))  # fmt: skip
+                          rejects=list(chunk.rejects),
+                          row_format=None if texts else self._row_format)  # fmt: skip
         for i in blank:
             del suspect[i]
         for i in sorted(suspect):

@@ -223,9 +223,11 @@ def value_passes(value, kind, allowed) -> bool:
 
 
 def as_copy_text(values: tuple, kind, texts: bool) -> tuple:
-    """A checked column's values as fields of COPY's text format."""
+    """A checked column's values as fields of COPY's text format. JSON integers stay integers:
+    `%s` writes them as `str()` does when the rows are formatted (check.Checked.copy_text),
+    and the same tuple left as it is spares making the rows again (check.RowCheck.chunk)."""
     if kind is Int32:
-        return values if texts else tuple(map(str, values))
+        return values
     if kind is Text:
         if not texts and set(map(type, values)) != {str}:  # JSON rows the check refused
             return tuple(copy_escaped(v) if type(v) is str else v for v in values)

@@ -101,5 +101,8 @@ def _staged_text(checked: Checked) -> str:
     """The plain rows of a chunk as COPY text of the staging table: position, values."""
     if not checked.plain:
         return ""
+    if checked.row_format is not None:  # values not all text (a JSON batch's integers)
+        rows = zip(checked.positions, *zip(*checked.rows))  # noqa: B905 - all of one length
+        return "".join(map(f"%s\t{checked.row_format}".__mod__, rows))
     columns = [map(str, checked.positions), *zip(*checked.rows)]  # noqa: B905
     return "\n".join(map("\t".join, zip(*columns))) + "\n"  # noqa: B905 - all of one length
