@@ -250,3 +250,20 @@ def test_a_batch_that_fails_is_on_record_as_failed_and_stores_nothing(client, sq
         ("failed", "the disk is on fire")
     ]
     assert sql("SELECT count(*) FROM load_rejects") == [(0,)]
+
+
+def test_a_batch_whose_record_fails_stores_nothing(client, sql, monkeypatch):
+    """A batch is put on record once its rows are in, in its own transaction: when that
+    statement fails, neither its rows nor their counts stay, and the connection it leaves
+    takes the next batch."""
+    load_parents(client)
+    records = client.application.extensions["hrapi.ingestor"].records
+    with monkeypatch.context() as patched:
+        patched.setitem(records.sql, "record_batch", "SELECT 1 / 0 AS id")
+        response = batch(client, "hired_employees", [hire(1), hire(2)])
+    assert response.status_code == 500
+    assert sql("SELECT count(*) FROM hired_employees") == [(0,)]
+    assert sql("SELECT count(*) FROM hire_count_changes") == [(0,)]
+    assert sql("SELECT status FROM loads WHERE table_name = 'hired_employees'") == [("failed",)]
+    assert batch(client, "hired_employees", [hire(1), hire(2)]).get_json()["inserted"] == 2
+    assert sql("SELECT count(*) FROM hired_employees") == [(2,)]
