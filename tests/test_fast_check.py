@@ -232,8 +232,9 @@ def json_corpus_row(rng: random.Random, table):
         row.pop(rng.choice(table.columns))
     if rng.random() < 0.05:
         row["extra"] = 1
-    if rng.random() < 0.02:
-        return rng.choice([None, [], "row", 5])
+    if rng.random() < 0.02:  # not an object, some of them as long as a row has fields
+        return rng.choice([None, [], "row", 5, ["x"] * len(table.columns),
+                           "x" * len(table.columns)])  # fmt: skip
     return row
 
 

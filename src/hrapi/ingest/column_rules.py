@@ -75,8 +75,10 @@ _ID_TEN_LINES = _one_a_line(_ID_TEN)
 
 def failing(values: tuple, kind, allowed, texts: bool) -> list[int]:
     """The indices of a column's values that the fast check does not vouch for (texts: the
-    values are all text, as CSV values are)."""
-    if "" in values and (texts or set(map(type, values)) == {str}):  # the common defect
+    values are all text, as CSV values are). Empty cells, the common defect, are looked for
+    first, but among a JSON batch's ids (numbers: an empty text is found value by value)."""
+    if ((texts or kind is not Int32) and "" in values
+            and (texts or set(map(type, values)) == {str})):  # fmt: skip
         empties = indices_of(values, "")
         if column_passes(tuple(filter(None, values)), kind, allowed, texts=True, filled=True):
             return empties
@@ -101,11 +103,13 @@ def indices_of(values, item) -> list[int]:
 
 def column_passes(values: tuple, kind, allowed, *, texts: bool, filled: bool) -> bool:
     """A whole column passes the fast rules (each value would pass _value_passes). texts:
-    all values are text; filled: none is empty."""
+    all values are text; filled: none is empty. The values of a text or datetime column are
+    joined first, which refuses anything but text (a JSON batch's other values) as cheaply
+    as their types would be gathered."""
     if not values:
         return True
-    types = {str} if texts else set(map(type, values))
     if kind is Int32:
+        types = {str} if texts else set(map(type, values))
         if allowed is not None:  # the parents' ids, as integers and their plain text
             return types in ({str}, {int}) and allowed.issuperset(values)
         if types == {str}:  # plain digits: no sign, no leading zero, at most nine (or ten)
@@ -116,17 +120,17 @@ def column_passes(values: tuple, kind, allowed, *, texts: bool, filled: bool) ->
                 return True
             return bool(_ID_TEN_LINES.fullmatch(lines)) and max(map(int, values)) <= INT32_MAX
         return types == {int} and min(values) > 0 and max(values) <= INT32_MAX  # not bool
-    if types != {str}:
+    try:  # a datetime column: one instant a line, if no value holds a line break itself
+        text = "".join(values) if kind is Text else "\n".join(values)
+    except TypeError:  # a value that is not text
         return False
     if kind is Text:
-        text = "".join(values)
         return (_storable(text) and (filled or "" not in values)
                 and max(map(len, values)) <= TEXT_MAX_LENGTH
                 and not any(map(str.isspace, values)))  # fmt: skip
-    lines = "\n".join(values)  # one instant a line, if no value holds a line break itself
-    if lines.count("\n") != len(values) - 1:
+    if text.count("\n") != len(values) - 1:
         return False
-    return instants_alike(lines, len(values)) or _INSTANT_LINES.fullmatch(lines) is not None
+    return instants_alike(text, len(values)) or _INSTANT_LINES.fullmatch(text) is not None
 
 
 # A column of datetimes all written alike (one export writes every value in one form) is
@@ -229,9 +233,10 @@ def as_copy_text(values: tuple, kind, texts: bool) -> tuple:
     if kind is Int32:
         return values
     if kind is Text:
-        if not texts and set(map(type, values)) != {str}:  # JSON rows the check refused
+        try:
+            text = "".join(values)
+        except TypeError:  # JSON values that are not text, in rows the check refused
             return tuple(copy_escaped(v) if type(v) is str else v for v in values)
-        text = "".join(values)
         if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
             return tuple(map(copy_escaped, values))
     return values

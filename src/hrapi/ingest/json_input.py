@@ -28,15 +28,16 @@ class JsonInput:
 
     def _as_chunk(self) -> Chunk:
         """The rows as tuples of their values in column order (None for a row that is not an
-        object with exactly the table's fields): one C call a row where all rows are plain."""
+        object with exactly the table's fields): one C call a row where all rows are plain
+        (of JSON's values, only an object takes the fields' names as keys)."""
         columns = self.table.columns
         getter = operator.itemgetter(*columns)
         rows, width = self.rows, len(columns)
-        if set(map(type, rows)) == {dict} and set(map(len, rows)) == {width}:
-            try:
+        try:
+            if set(map(len, rows)) == {width}:
                 return Chunk(list(map(getter, rows)), 0, objects=rows)
-            except KeyError:
-                pass
+        except (KeyError, TypeError):  # a field missing, a row that is not an object
+            pass
         values = [
             _values_of(row, getter) if type(row) is dict and len(row) == width else None
             for row in rows
