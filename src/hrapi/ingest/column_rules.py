@@ -76,7 +76,7 @@ _ID_TEN_LINES = _one_a_line(_ID_TEN)
 def failing(values: tuple, kind, allowed, texts: bool) -> list[int]:
     """The indices of a column's values that the fast check does not vouch for (texts: the
     values are all text, as CSV values are). Empty cells, the common defect, are looked for
-    first, but among a JSON batch's ids (numbers: an empty text is found value by value)."""
+    first, except among a JSON batch's ids (numbers: an empty text is found value by value)."""
     if ((texts or kind is not Int32) and "" in values
             and (texts or set(map(type, values)) == {str})):  # fmt: skip
         empties = indices_of(values, "")
