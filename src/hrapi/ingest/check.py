@@ -159,7 +159,7 @@ class RowCheck:
             self._collect()
         for i in blank:
             suspect[i] = None
-        copied = [as_copy_text(values, kind, texts)
+        copied = [as_copy_text(values, kind)
                   for values, kind in zip(columns, self.kinds, strict=False)]  # fmt: skip
         if whole is None or any(map(operator.is_not, copied, columns)):
             whole = list(zip(*copied))  # noqa: B905 - one value a row in each

@@ -226,7 +226,7 @@ def value_passes(value, kind, allowed) -> bool:
     return ONE_INSTANT.fullmatch(value) is not None
 
 
-def as_copy_text(values: tuple, kind, texts: bool) -> tuple:
+def as_copy_text(values: tuple, kind) -> tuple:
     """A checked column's values as fields of COPY's text format. JSON integers stay integers:
     `%s` writes them as `str()` does when the rows are formatted (check.Checked.copy_text),
     and the same tuple left as it is spares making the rows again (check.RowCheck.chunk)."""
