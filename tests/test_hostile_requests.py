@@ -28,6 +28,7 @@ def test_every_error_has_code_status_and_message(client, method, path, status):
     assert response.status_code == status
     body = response.get_json()
     assert body["code"] == status and body["status"] and body["message"], body
+    assert response.data.decode() == json.dumps(body, separators=(",", ":")) + "\n", "alike"
 
 
 def test_unknown_query_parameters_are_named(client):

@@ -37,6 +37,11 @@ def error_body(code: int, message: str, errors: dict | None = None) -> dict:
     return body
 
 
+def replace_body(response, body: dict) -> None:
+    """Give an answer made elsewhere a new JSON body, written as jsonify writes its own."""
+    response.set_data(json.dumps(body, separators=(",", ":")) + "\n")
+
+
 def error_response(code: int, message: str, errors: dict | None = None):
     response = jsonify(error_body(code, message, errors))
     response.status_code = code
@@ -78,7 +83,7 @@ def init_app(app: Flask, api) -> None:
         body = response.get_json(silent=True)
         if isinstance(body, dict) and "message" not in body:
             body["message"] = _message_of(exc, body)
-            response.set_data(json.dumps(body))
+            replace_body(response, body)
         for name, value in exc.get_headers():
             if name.lower() != "content-type":
                 response.headers.setdefault(name, value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 import psycopg
@@ -12,7 +11,7 @@ from flask_smorest import abort
 
 from hrapi.api import request_log
 from hrapi.api.csv_body import TSV, WholeBody, declared_options, file_fields
-from hrapi.api.errors import error_body
+from hrapi.api.errors import error_body, replace_body
 from hrapi.api.formats import csv_also, csv_response, wants_csv
 from hrapi.api.json_body import Blueprint
 from hrapi.api.schemas import (
@@ -149,7 +148,7 @@ def _with_reports_before(name: str, reports: list[dict]) -> None:
             body["message"] = (f"{name}: {body.get('message', '')} The files before it were "
                                "loaded: their reports are under reports.")  # fmt: skip
             body["reports"] = reports
-            response.set_data(json.dumps(body))
+            replace_body(response, body)
         return response
 
 
