@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import errno
 import http
-import json
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
 from hrapi.db import DatabaseUnavailable, TableBusy
@@ -38,8 +37,9 @@ def error_body(code: int, message: str, errors: dict | None = None) -> dict:
 
 
 def replace_body(response, body: dict) -> None:
-    """Give an answer made elsewhere a new JSON body, written as jsonify writes its own."""
-    response.set_data(json.dumps(body, separators=(",", ":")) + "\n")
+    """Give an answer made elsewhere a new JSON body, written by the app's JSON provider as
+    jsonify writes every other answer."""
+    response.set_data(current_app.json.response(body).get_data())
 
 
 def error_response(code: int, message: str, errors: dict | None = None):
